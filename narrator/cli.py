@@ -1,0 +1,184 @@
+"""The `narrator` command: options -> settings -> pipeline -> rendered result.
+
+Typed errors become one line on stderr and an exit code; nothing a user can cause prints
+a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from narrator import __version__
+from narrator.errors import NarratorError
+
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Turn a written essay into a chaptered, tagged podcast episode, offline.",
+)
+
+
+def _say_error(text: str) -> None:
+    print(f"narrator: {text}", file=sys.stderr)
+
+
+@contextmanager
+def _errors_to_exit_codes() -> Iterator[None]:
+    """Map typed errors to one line and an exit code; Ctrl-C to 130."""
+    try:
+        yield
+    except NarratorError as exc:
+        _say_error(str(exc))
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        _say_error("interrupted; nothing was written")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:  # a bug: say so in one line, keep the traceback for debugging
+        if os.environ.get("NARRATOR_DEBUG"):
+            raise
+        _say_error(
+            f"internal error: {type(exc).__name__}: {exc} "
+            "(rerun with NARRATOR_DEBUG=1 for the traceback and please report it)"
+        )
+        raise typer.Exit(1) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"narrator {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Turn a written essay into a chaptered, tagged podcast episode, offline."""
+
+
+EssayArg = Annotated[Path, typer.Argument(help="The essay: Markdown (.md) or plain text.")]
+TitleOpt = Annotated[Optional[str], typer.Option("--title", help="Episode title.")]  # noqa: UP045
+AuthorOpt = Annotated[Optional[str], typer.Option("--author", help="Author name.")]  # noqa: UP045
+ConfigOpt = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option("--config", help="Settings file (default: narrator.toml beside the essay)."),
+]
+
+
+@app.command()
+def build(
+    essay: EssayArg,
+    output: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("-o", "--output", help="Output MP3 file or folder (default: audio/NAME.mp3)."),
+    ] = None,
+    title: TitleOpt = None,
+    author: AuthorOpt = None,
+    voice: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--voice", help="espeak-ng voice id (see `narrator voices`)."),
+    ] = None,
+    rate: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--rate", help="Speaking rate in words per minute (default 165)."),
+    ] = None,
+    jobs: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("-j", "--jobs", help="Worker processes (default: the CPU count)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress or summary.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Build ESSAY into a chaptered, tagged MP3."""
+    from narrator import pipeline
+    from narrator.report import progress_reporter, render_build
+
+    flags = {"title": title, "author": author, "voice": voice, "rate": rate, "jobs": jobs}
+    with _errors_to_exit_codes():
+        prepared = pipeline.prepare(essay, flags, config)
+        target = pipeline.output_path(essay, output, prepared.settings)
+        with progress_reporter(enabled=not quiet) as progress:
+            result = pipeline.build(prepared, target, progress)
+        if not quiet:
+            render_build(result)
+
+
+class ScriptFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def script(
+    essay: EssayArg,
+    fmt: Annotated[
+        ScriptFormat, typer.Option("--format", "-f", help="text (readable) or json.")
+    ] = ScriptFormat.text,
+    title: TitleOpt = None,
+    author: AuthorOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Print the spoken script of ESSAY: chapters, segments, pauses and emphasis."""
+    from narrator import pipeline
+    from narrator.markup import script_to_json, script_to_text
+
+    with _errors_to_exit_codes():
+        prepared = pipeline.prepare(essay, {"title": title, "author": author}, config)
+        if fmt is ScriptFormat.json:
+            print(json.dumps(script_to_json(prepared.script), ensure_ascii=False, indent=2))
+        else:
+            print(script_to_text(prepared.script))
+
+
+@app.command()
+def voices(
+    language: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--language", "-l", help="Only voices whose language starts with this."),
+    ] = None,
+) -> None:
+    """List the speech voices espeak-ng offers."""
+    from narrator.config import DEFAULT_VOICE
+    from narrator.engine import EngineConfig, Pyttsx3Engine
+    from narrator.report import render_voices
+
+    with _errors_to_exit_codes():
+        engine = Pyttsx3Engine(EngineConfig(voice=DEFAULT_VOICE))
+        found = engine.voices()
+        if language:
+            found = [v for v in found if any(lang.startswith(language) for lang in v.languages)]
+        render_voices(found)
+
+
+@app.command()
+def doctor() -> None:
+    """Check espeak-ng, pyttsx3 and ffmpeg: which are used, their versions, a test phrase."""
+    from narrator.doctor import run_checks
+    from narrator.report import render_checks
+
+    with _errors_to_exit_codes():
+        checks = run_checks()
+        render_checks(checks)
+        if not all(check.ok for check in checks):
+            raise typer.Exit(3)
+
+
+def main() -> None:
+    """Entry point of the `narrator` console script."""
+    app()

@@ -1,0 +1,145 @@
+"""Settings: defaults < narrator.toml < the essay's front matter < command-line flags."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from narrator.errors import SettingsError
+from narrator.model import AudioFormat, Pauses
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+CONFIG_NAME = "narrator.toml"
+DEFAULT_VOICE = "gmw/en-us"
+DEFAULT_RATE = 165  # espeak-ng words per minute; with narrator's pauses about 150 wpm overall
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that shapes a build. See README.md, "Configuration", for each key."""
+
+    title: str | None = None
+    author: str | None = None
+    voice: str = DEFAULT_VOICE
+    rate: int = DEFAULT_RATE
+    pitch: int = 50
+    volume: float = 1.0
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    pauses: Pauses = field(default_factory=Pauses)
+    audio: AudioFormat = field(default_factory=AudioFormat)
+    output_dir: str = "audio"
+    ffmpeg: str | None = None
+    espeak_library: str | None = None
+    espeak_data: str | None = None
+
+
+# key -> (type, lowest, highest) for the numeric checks
+_RANGES: dict[str, tuple[float, float]] = {
+    "rate": (80, 450),
+    "pitch": (0, 100),
+    "volume": (0.0, 2.0),
+    "jobs": (1, 64),
+    "sample_rate": (8000, 48000),
+    "bitrate_kbps": (32, 320),
+    "channels": (1, 2),
+}
+_TOP_KEYS = {f.name for f in fields(Settings)} - {"pauses", "audio"}
+_PAUSE_KEYS = {f.name for f in fields(Pauses)}
+_AUDIO_KEYS = {f.name for f in fields(AudioFormat)}
+_SECTIONS = {"pauses": _PAUSE_KEYS, "audio": _AUDIO_KEYS}
+
+
+def find_config(essay: Path) -> Path | None:
+    """narrator.toml beside the essay, else in the working directory."""
+    for folder in (essay.resolve().parent, Path.cwd()):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsError(f"cannot read {path}: {exc}", "fix or remove the file") from exc
+
+
+def _check(key: str, value: Any, where: str, expected: type) -> Any:
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, expected) or isinstance(value, bool):
+        raise SettingsError(
+            f"{where}: {key} must be a {expected.__name__}, not {value!r}",
+            "see Configuration in README.md",
+        )
+    low_high = _RANGES.get(key)
+    if key.endswith("_ms"):
+        low_high = (0, 60000)
+    if low_high and not low_high[0] <= value <= low_high[1]:
+        raise SettingsError(
+            f"{where}: {key} = {value} is out of range",
+            f"use a value from {low_high[0]} to {low_high[1]}",
+        )
+    return value
+
+
+def _types(cls: type) -> dict[str, type]:
+    hints = {"str | None": str, "str": str, "int": int, "float": float}
+    return {f.name: hints.get(str(f.type), str) for f in fields(cls)}
+
+
+def _apply(base: Settings, values: Mapping[str, Any], where: str, strict: bool) -> Settings:
+    """Layer `values` over `base`. Strict layers (narrator.toml) refuse unknown keys;
+    front matter holds the author's other metadata too, so unknown keys there are ignored."""
+    top = _types(Settings)
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in _SECTIONS:
+            if not isinstance(value, Mapping):
+                raise SettingsError(f"{where}: {key} must be a table", "see README.md")
+            section = base.pauses if key == "pauses" else base.audio
+            known = _types(type(section))
+            for sub, sub_value in value.items():
+                if sub not in known:
+                    if strict:
+                        raise SettingsError(
+                            f"{where}: unknown setting {key}.{sub}",
+                            f"known: {', '.join(sorted(known))}",
+                        )
+                    continue
+                section = replace(section, **{sub: _check(sub, sub_value, where, known[sub])})
+            changes[key] = section
+        elif key in _TOP_KEYS:
+            if value is not None:
+                changes[key] = _check(key, value, where, top[key])
+        elif strict:
+            raise SettingsError(
+                f"{where}: unknown setting {key!r}",
+                f"known: {', '.join(sorted(_TOP_KEYS | set(_SECTIONS)))}",
+            )
+    return replace(base, **changes)
+
+
+def load_settings(
+    essay: Path,
+    front_matter: Mapping[str, Any],
+    flags: Mapping[str, Any],
+    config_file: Path | None = None,
+) -> Settings:
+    """Resolve the settings for one essay; flags that are None were not given."""
+    settings = Settings()
+    path = config_file or find_config(essay)
+    if path is not None:
+        settings = _apply(settings, read_config(path), str(path), strict=True)
+    settings = _apply(settings, front_matter, "front matter", strict=False)
+    given = {key: value for key, value in flags.items() if value is not None}
+    return _apply(settings, given, "command line", strict=True)

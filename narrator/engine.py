@@ -1,0 +1,226 @@
+"""The speech engine: the only module that touches pyttsx3.
+
+The rest of narrator sees `SpeechEngine`: text and prosody in, mono 16-bit PCM out. This
+module works around pyttsx3 2.99's defects on Linux (see ../shared/REFERENCE.md):
+
+- `runAndWait()` returns before synthesis ends: we wait for `finished-utterance`, then
+  until espeak is idle, before reading the audio or queueing the next utterance.
+- `Synth` gives espeak a buffer of `len(text) * 10` bytes (a crash near 18,000 characters)
+  and the driver appends audio quadratically: we never send more than
+  `MAX_ENGINE_CHARS` characters in one utterance, splitting longer text at spaces.
+- The driver prints "Audio saved to ..." on stdout: we swallow it.
+- espeak-ng's pitch flutter carries over from one utterance to the next, so the same
+  sentence came out differently depending on history: we speak through a variant of the
+  voice with flutter off (espeak.make_steady_overlay), so every utterance is repeatable.
+- The synthesis callback is process-wide and the engine hangs after `fork`: one engine per
+  process, created in that process (synthesize.py uses a spawn pool for that reason).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import tempfile
+import threading
+import time
+import wave
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from narrator.errors import DependencyError, SettingsError
+from narrator.espeak import (
+    EspeakLocation,
+    espeak_version,
+    load_espeak,
+    locate_espeak,
+    make_steady_overlay,
+    steady_voice,
+    system_data_dir,
+)
+
+MAX_ENGINE_CHARS = 500
+SAMPLE_RATE = 22050  # pyttsx3's espeak driver writes WAV at this rate, hard-coded
+_FINISH_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Prosody:
+    """How to say a text: rate in words per minute, pitch 0-100, volume 0.0-2.0 (1 = normal)."""
+
+    rate: int = 175
+    pitch: int = 50
+    volume: float = 1.0
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Mono signed 16-bit little-endian PCM."""
+
+    pcm: bytes
+    sample_rate: int
+
+
+@dataclass(frozen=True)
+class VoiceInfo:
+    id: str
+    name: str
+    languages: tuple[str, ...]
+    gender: str | None
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything a worker process needs to build its own engine (picklable)."""
+
+    voice: str
+    espeak_library: str | None = None
+    espeak_data: str | None = None
+
+
+class SpeechEngine(Protocol):
+    """The interface another offline engine would implement."""
+
+    name: str
+    version: str
+
+    def synthesize(self, text: str, prosody: Prosody) -> Audio: ...
+
+    def voices(self) -> list[VoiceInfo]: ...
+
+
+def split_for_engine(text: str, limit: int = MAX_ENGINE_CHARS) -> list[str]:
+    """Cut text into pieces of at most `limit` characters, at spaces where possible."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        cut = rest.rfind(" ", 0, limit + 1)
+        if cut <= 0:
+            cut = limit
+        pieces.append(rest[:cut].strip())
+        rest = rest[cut:].strip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def _initialize_synchronous(_espeak: Any, driver: Any, voice: str) -> None:
+    """Initialise espeak-ng in synchronous mode before pyttsx3's driver does.
+
+    The driver initialises AUDIO_OUTPUT_RETRIEVAL mode, where synthesis and its events run
+    on espeak's own threads: `runAndWait` returns early, and the end-of-message event can
+    overtake the last audio, which the driver then drops (a clip came out cut, or empty,
+    from one run to the next). In synchronous mode `Synth` returns only after every
+    callback ran. The driver initialises espeak once per process and skips it when
+    `_moduleInitialized` is already set.
+    """
+    if driver._moduleInitialized:
+        return
+    if _espeak.Initialize(_espeak.AUDIO_OUTPUT_SYNCHRONOUS, 1000) == -1:
+        raise DependencyError("espeak-ng failed to initialise", "run `narrator doctor`")
+    driver._defaultVoice = voice
+    driver._moduleInitialized = True
+
+
+def _end_of_message(_espeak: Any) -> Any:
+    """The event list espeak sends at the end of a message in asynchronous mode."""
+    events = (_espeak.EVENT * 2)()
+    events[0].type = _espeak.EVENT_MSG_TERMINATED
+    events[1].type = _espeak.EVENT_LIST_TERMINATED
+    return events
+
+
+class Pyttsx3Engine:
+    """espeak-ng through pyttsx3's espeak driver; one instance per process."""
+
+    name = "pyttsx3-espeak"
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.location: EspeakLocation = locate_espeak(config.espeak_library, config.espeak_data)
+        self._tmp = tempfile.TemporaryDirectory(prefix="narrator-engine-")
+        self._wav = Path(self._tmp.name) / "utterance.wav"
+        data = self.location.data or system_data_dir()
+        self._steady = data is not None
+        if data is not None:
+            overlay = make_steady_overlay(Path(data), config.voice, Path(self._tmp.name))
+            self.location = replace(self.location, data=str(overlay))
+        library = load_espeak(self.location)
+        self._library = library
+        self.espeak_version, self.espeak_data = espeak_version(library)
+        try:
+            import pyttsx3
+            from pyttsx3.drivers import _espeak, espeak
+        except (ImportError, RuntimeError) as exc:
+            raise DependencyError(
+                f"pyttsx3 cannot load espeak-ng: {exc}", "run `narrator doctor` for details"
+            ) from exc
+        self._espeak = _espeak
+        _initialize_synchronous(_espeak, espeak.EspeakDriver, config.voice)
+        self._engine: Any = pyttsx3.init("espeak")
+        self._end_events = _end_of_message(_espeak)
+        _espeak.SetSynthCallback(self._on_synth)
+        self.version = f"pyttsx3 {getattr(pyttsx3, '__version__', '2.99')}, espeak-ng " + (
+            self.espeak_version
+        )
+        self._finished = threading.Event()
+        self._engine.connect("finished-utterance", self._on_finished)
+        self.set_voice(config.voice)
+
+    def _on_synth(self, wav: Any, samples: int, events: Any) -> int:
+        """Forward espeak's callback to the driver, adding the end-of-message event that
+        synchronous mode does not send (it calls back once with no audio instead)."""
+        driver = self._engine.proxy._driver
+        driver._onSynth(wav, samples, events)
+        if not wav:
+            driver._onSynth(None, 0, self._end_events)
+        return 0
+
+    def _on_finished(self, name: object = None, completed: bool = True) -> None:
+        self._finished.set()
+
+    def set_voice(self, voice: str) -> None:
+        """Select a voice by id (`gmw/en-us`, `en-us`, optionally `+variant`)."""
+        known = {v.id for v in self.voices()} | {v.id.split("/")[-1] for v in self.voices()}
+        if voice.partition("+")[0] not in known:
+            raise SettingsError(
+                f"unknown voice {voice!r}", "run `narrator voices` to list the installed voices"
+            )
+        try:
+            self._engine.setProperty("voice", steady_voice(voice) if self._steady else voice)
+        except ValueError as exc:
+            raise SettingsError(f"espeak-ng cannot use voice {voice!r}: {exc}") from exc
+
+    def voices(self) -> list[VoiceInfo]:
+        return [
+            VoiceInfo(v.id, v.name, tuple(v.languages or ()), v.gender)
+            for v in self._engine.getProperty("voices")
+        ]
+
+    def synthesize(self, text: str, prosody: Prosody) -> Audio:
+        self._set_prosody(prosody)
+        pcm = b"".join(self._utter(piece) for piece in split_for_engine(text))
+        return Audio(pcm, SAMPLE_RATE)
+
+    def _set_prosody(self, prosody: Prosody) -> None:
+        self._engine.setProperty("rate", prosody.rate)
+        self._engine.setProperty("pitch", prosody.pitch)
+        self._engine.setProperty("volume", prosody.volume)
+
+    def _utter(self, text: str) -> bytes:
+        """Synthesize one short utterance, waiting until it is really done."""
+        self._finished.clear()
+        with contextlib.redirect_stdout(io.StringIO()):
+            self._engine.save_to_file(text, str(self._wav))
+            self._engine.runAndWait()
+            finished = self._finished.wait(_FINISH_TIMEOUT_S)
+        if not finished:
+            raise DependencyError(
+                "espeak-ng did not finish an utterance within a minute",
+                "run `narrator doctor` to check the speech engine",
+            )
+        while self._espeak.IsPlaying() or self._engine.proxy.isBusy():
+            time.sleep(0.002)
+        with wave.open(str(self._wav), "rb") as wav:
+            if wav.getframerate() != SAMPLE_RATE or wav.getsampwidth() != 2:
+                raise DependencyError("espeak-ng produced an unexpected audio format")
+            return wav.readframes(wav.getnframes())

@@ -1,0 +1,72 @@
+"""Every ffmpeg call goes through here: finding the binary and turning failures into errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterable, Sequence
+from functools import cache
+from pathlib import Path
+
+from narrator.errors import DependencyError
+
+FFMPEG_ENV = "NARRATOR_FFMPEG"
+
+
+@cache
+def find_ffmpeg(configured: str | None = None) -> str:
+    """The ffmpeg to run: the configured one, else $NARRATOR_FFMPEG, else imageio-ffmpeg's."""
+    chosen = configured or os.environ.get(FFMPEG_ENV)
+    if chosen:
+        if not (Path(chosen).is_file() and os.access(chosen, os.X_OK)):
+            raise DependencyError(
+                f"ffmpeg {chosen} does not exist or is not executable",
+                f"fix the ffmpeg setting or {FFMPEG_ENV}",
+            )
+        return chosen
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError) as exc:
+        raise DependencyError(
+            "no ffmpeg found", f"set {FFMPEG_ENV} to an ffmpeg binary or rerun ./scripts/narrate"
+        ) from exc
+
+
+def _failure(ffmpeg: str, code: int, stderr: str) -> DependencyError:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    detail = lines[-1] if lines else f"exit code {code}"
+    return DependencyError(f"ffmpeg failed: {detail}", f"check the ffmpeg at {ffmpeg}")
+
+
+def run_ffmpeg(ffmpeg: str, args: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    """Run ffmpeg to completion; its stdout and stderr are in the result."""
+    cmd = [ffmpeg, "-hide_banner", "-nostdin", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
+    if proc.returncode != 0:
+        raise _failure(ffmpeg, proc.returncode, proc.stderr)
+    return proc
+
+
+def pipe_to_ffmpeg(ffmpeg: str, args: Sequence[str], chunks: Iterable[bytes]) -> None:
+    """Run ffmpeg reading `chunks` on stdin, streaming them as they are produced."""
+    cmd = [ffmpeg, "-hide_banner", "-loglevel", "error", *args]
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=errors)
+        assert proc.stdin is not None
+        try:
+            for chunk in chunks:
+                proc.stdin.write(chunk)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass  # ffmpeg exited early; its exit code and stderr say why
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        code = proc.wait()
+        if code != 0:
+            errors.seek(0)
+            raise _failure(ffmpeg, code, errors.read().decode(errors="replace"))

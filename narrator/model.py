@@ -1,0 +1,169 @@
+"""The frozen values that flow between the pipeline's stages. No I/O here.
+
+parse:    SourceText -> Essay      (chapters of blocks of inline spans)
+markup:   Essay      -> Script     (chapters of spoken segments with pauses)
+synthesize / assemble / tag: Script -> audio -> tagged file -> BuildResult
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+
+class Emphasis(str, Enum):
+    """How strongly a stretch of text is stressed (the SSML levels we use)."""
+
+    NONE = "none"
+    MODERATE = "moderate"
+    STRONG = "strong"
+
+
+class BlockKind(str, Enum):
+    """What kind of block of prose a `Block` came from; markup paces each differently."""
+
+    PARAGRAPH = "paragraph"
+    HEADING = "heading"
+    LIST_ITEM = "list_item"
+    QUOTE = "quote"
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of text to be spoken, with one emphasis level."""
+
+    text: str
+    emphasis: Emphasis = Emphasis.NONE
+
+
+@dataclass(frozen=True)
+class Break:
+    """An explicit pause the author asked for (`<break time="1.5s"/>`)."""
+
+    ms: int
+
+
+Inline = Span | Break
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph, list item, block quote or inner heading, as inline runs in reading order."""
+
+    kind: BlockKind
+    inlines: tuple[Inline, ...]
+
+    @property
+    def text(self) -> str:
+        """The block's plain text, markup dropped (for tests and word counts)."""
+        return "".join(i.text for i in self.inlines if isinstance(i, Span))
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One chapter of the essay.
+
+    `spoken_title` is False for a lead chapter whose title was not written as a heading
+    (prose before the first heading takes the episode title, which is not read aloud).
+    """
+
+    title: str
+    blocks: tuple[Block, ...]
+    spoken_title: bool = True
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """An essay file, decoded and cleaned (BOM stripped, newlines made LF)."""
+
+    path: Path
+    text: str
+    sha256: str
+    markdown: bool
+
+
+def _frozen(mapping: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class Essay:
+    """The parsed essay: its metadata and chapters.
+
+    `front_matter` holds every key of a Markdown file's YAML front matter as written;
+    config picks the narrator settings out of it.
+    """
+
+    title: str
+    chapters: tuple[Chapter, ...]
+    author: str | None = None
+    date: str | None = None
+    front_matter: Mapping[str, Any] = field(default_factory=_frozen)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One utterance for the engine: a sentence, or a clause of an over-long one.
+
+    `text` is exactly what will be spoken; `pause_ms` is the silence after it.
+    """
+
+    text: str
+    pause_ms: int
+    emphasis: Emphasis = Emphasis.NONE
+
+
+@dataclass(frozen=True)
+class ScriptChapter:
+    title: str
+    segments: tuple[Segment, ...]
+
+
+@dataclass(frozen=True)
+class Script:
+    """The explicit spoken script of an episode; `narrator script` prints it."""
+
+    title: str
+    author: str | None
+    chapters: tuple[ScriptChapter, ...]
+
+
+@dataclass(frozen=True)
+class Pauses:
+    """Silences, in milliseconds, that markup puts after each kind of segment."""
+
+    sentence_ms: int = 500
+    paragraph_ms: int = 900
+    heading_ms: int = 1000
+    chapter_ms: int = 2000
+    clause_ms: int = 250
+
+
+@dataclass(frozen=True)
+class AudioFormat:
+    """The encoded episode's format: CBR MP3 by default (phones get durations right)."""
+
+    sample_rate: int = 44100
+    bitrate_kbps: int = 64
+    channels: int = 1
+
+
+@dataclass(frozen=True)
+class ChapterMark:
+    """Where a chapter sits in the encoded file, in milliseconds; marks tile the file."""
+
+    title: str
+    start_ms: int
+    end_ms: int
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The chapters of an encoded file and its exact duration."""
+
+    chapters: tuple[ChapterMark, ...]
+    duration_ms: int

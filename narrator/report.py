@@ -1,0 +1,100 @@
+"""Render results for people: progress, the build summary, voices and doctor checks."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from narrator.doctor import Check
+from narrator.engine import VoiceInfo
+from narrator.pipeline import BuildResult
+
+_PLAIN_EVERY_S = 5.0  # how often to print a progress line when stderr is not a terminal
+
+
+def clock(ms: int) -> str:
+    """Milliseconds as H:MM:SS.mmm (or M:SS.mmm under an hour)."""
+    seconds, millis = divmod(ms, 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    head = f"{hours}:{minutes:02d}" if hours else f"{minutes}"
+    return f"{head}:{seconds:02d}.{millis:03d}"
+
+
+@contextmanager
+def progress_reporter(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress callback: a rich bar on a terminal, a line every few seconds otherwise."""
+    if not enabled:
+        yield None
+        return
+    if sys.stderr.isatty():
+        bar = Progress(
+            TextColumn("synthesizing"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        task = bar.add_task("synthesize", total=None)
+        with bar:
+            yield lambda done, total: bar.update(task, completed=done, total=total)
+        return
+    last = 0.0
+
+    def plain(done: int, total: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if done == total or now - last >= _PLAIN_EVERY_S:
+            last = now
+            print(f"synthesizing: {100 * done // max(total, 1)}%", file=sys.stderr)
+
+    yield plain
+
+
+def render_build(result: BuildResult) -> None:
+    console = Console()
+    table = Table(title=result.title, title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("chapter")
+    table.add_column("start", justify="right")
+    table.add_column("duration", justify="right")
+    for number, mark in enumerate(result.timeline.chapters, 1):
+        table.add_row(
+            str(number), mark.title, clock(mark.start_ms), clock(mark.end_ms - mark.start_ms)
+        )
+    console.print(table)
+    minutes = result.timeline.duration_ms / 60000
+    console.print(
+        f"{len(result.timeline.chapters)} chapters, {result.segments} segments, "
+        f"{result.words} words, {clock(result.timeline.duration_ms)} "
+        f"({result.words / minutes:.0f} words per minute)"
+        if minutes
+        else "empty episode"
+    )
+    stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.stage_seconds.items())
+    console.print(f"time: {stages}")
+    console.print(f"wrote {result.output}")
+
+
+def render_voices(voices: list[VoiceInfo]) -> None:
+    table = Table()
+    for column in ("id", "name", "language", "gender"):
+        table.add_column(column)
+    for voice in voices:
+        table.add_row(voice.id, voice.name, ", ".join(voice.languages), voice.gender or "")
+    Console().print(table)
+    print(f'{len(voices)} voices; use one with --voice ID or `voice = "ID"` in narrator.toml')
+
+
+def render_checks(checks: list[Check]) -> None:
+    console = Console()
+    for check in checks:
+        mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
+        console.print(f"{mark} {check.name}: {check.detail}", highlight=False)

@@ -1,0 +1,84 @@
+"""ID3v2.3 tags with chapters (CHAP + CTOC), written with mutagen.
+
+Version 2.3 because ffmpeg misreads v2.4 chapter sub-frame sizes and then lists no chapters
+at all, and Apple Podcasts has shown v2.4 chapter-title problems (REFERENCE.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mutagen.id3 import (
+    CHAP,
+    CTOC,
+    ID3,
+    TALB,
+    TCON,
+    TDRC,
+    TIT2,
+    TLEN,
+    TPE1,
+    TXXX,
+    CTOCFlags,
+    Encoding,
+)
+
+from narrator.model import Timeline
+
+MAX_CHAPTERS = 255  # a CTOC lists at most 255 children
+_NO_OFFSET = 0xFFFFFFFF  # "use the times", per the chapter frame addendum
+
+
+@dataclass(frozen=True)
+class EpisodeTags:
+    title: str
+    author: str | None
+    album: str
+    year: str | None
+    generator: str
+    source_sha256: str
+
+
+def chapter_frames(timeline: Timeline) -> list[CHAP | CTOC]:
+    """One top-level, ordered CTOC and one CHAP with a TIT2 per chapter, in time order."""
+    ids = [f"chp{index}" for index in range(len(timeline.chapters))]
+    frames: list[CHAP | CTOC] = [
+        CTOC(
+            element_id="toc",
+            flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+            child_element_ids=ids,
+            sub_frames=[TIT2(encoding=Encoding.UTF16, text=["Chapters"])],
+        )
+    ]
+    for element_id, mark in zip(ids, timeline.chapters, strict=False):
+        frames.append(
+            CHAP(
+                element_id=element_id,
+                start_time=mark.start_ms,
+                end_time=mark.end_ms,
+                start_offset=_NO_OFFSET,
+                end_offset=_NO_OFFSET,
+                sub_frames=[TIT2(encoding=Encoding.UTF16, text=[mark.title])],
+            )
+        )
+    return frames
+
+
+def write_tags(path: Path, tags: EpisodeTags, timeline: Timeline) -> None:
+    """Replace any tag in the file with ours; the same input always gives the same bytes."""
+    id3 = ID3()
+    utf16 = Encoding.UTF16
+    id3.add(TIT2(encoding=utf16, text=[tags.title]))
+    if tags.author:
+        id3.add(TPE1(encoding=utf16, text=[tags.author]))
+    id3.add(TALB(encoding=utf16, text=[tags.album]))
+    if tags.year:
+        id3.add(TDRC(encoding=utf16, text=[tags.year]))
+    id3.add(TCON(encoding=utf16, text=["Podcast"]))
+    id3.add(TLEN(encoding=utf16, text=[str(timeline.duration_ms)]))
+    id3.add(TXXX(encoding=utf16, desc="generator", text=[tags.generator]))
+    id3.add(TXXX(encoding=utf16, desc="source_sha256", text=[tags.source_sha256]))
+    for frame in chapter_frames(timeline):
+        id3.add(frame)
+    id3.save(path, v2_version=3, v1=0, padding=lambda info: 0)

@@ -1,0 +1,115 @@
+"""The engine, with a regression test for each pyttsx3 2.99 defect it works around."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from narrator.engine import MAX_ENGINE_CHARS, EngineConfig, Prosody, Pyttsx3Engine, split_for_engine
+from narrator.errors import SettingsError
+
+
+@pytest.fixture(scope="module")
+def engine() -> Pyttsx3Engine:
+    return Pyttsx3Engine(EngineConfig(voice="gmw/en-us"))
+
+
+def seconds(pcm: bytes) -> float:
+    return len(pcm) / 2 / 22050
+
+
+def test_waits_for_the_whole_utterance_despite_early_return(engine: Pyttsx3Engine) -> None:
+    # runAndWait returns ~10 ms after queueing; without waiting, long text comes out cut.
+    text = " ".join(["The river runs quietly past the old mill."] * 10)
+    first = engine.synthesize(text, Prosody(rate=175))
+    second = engine.synthesize(text, Prosody(rate=175))
+    words = len(text.split())
+    assert seconds(first.pcm) > words / 260 * 60  # complete speech, not a cut-off prefix
+    assert first.pcm == second.pcm  # nothing cancelled, nothing left over from the last call
+
+
+def test_long_text_does_not_crash_and_is_fully_spoken(engine: Pyttsx3Engine) -> None:
+    # pyttsx3 hands espeak a len*10 buffer: ~18,000 characters segfaulted.
+    text = "word " * 5000
+    audio = engine.synthesize(text, Prosody(rate=300))
+    assert seconds(audio.pcm) > 5000 / 450 * 60
+
+
+def test_utterances_sent_to_espeak_stay_short(
+    engine: Pyttsx3Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The driver's buffer grows quadratically with utterance length; we keep them short.
+    from pyttsx3.drivers import _espeak
+
+    lengths: list[int] = []
+    real = _espeak.Synth
+
+    def recording(text: bytes, *args: object, **kwargs: object) -> object:
+        lengths.append(len(text))
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(_espeak, "Synth", recording)
+    engine.synthesize("A sentence that goes on. " * 120, Prosody())
+    assert len(lengths) >= 6
+    assert max(lengths) <= MAX_ENGINE_CHARS
+
+
+def test_split_for_engine_cuts_at_spaces_and_hard_splits_giant_words() -> None:
+    pieces = split_for_engine("alpha " * 300)
+    assert all(len(p) <= MAX_ENGINE_CHARS and not p.endswith(" ") for p in pieces)
+    assert " ".join(pieces).split() == ["alpha"] * 300
+    giant = split_for_engine("x" * 1234)
+    assert [len(p) for p in giant] == [500, 500, 234]
+
+
+def test_nothing_is_printed_on_stdout(engine: Pyttsx3Engine, capfd: pytest.CaptureFixture) -> None:
+    capfd.readouterr()
+    engine.synthesize("Quiet, please.", Prosody())
+    out, _ = capfd.readouterr()
+    assert "Audio saved" not in out
+    assert out == ""
+
+
+def test_engine_in_parent_does_not_hang_the_worker_pool(tmp_path) -> None:
+    # An engine created before fork hangs the child; the pool must use spawn.
+    code = textwrap.dedent(
+        """
+        from narrator.engine import EngineConfig, Prosody, Pyttsx3Engine
+        from narrator.model import Script, ScriptChapter, Segment
+        from narrator.synthesize import Voice, synthesize_script
+        Pyttsx3Engine(EngineConfig(voice="gmw/en-us")).synthesize("parent", Prosody())
+        script = Script("t", None, (ScriptChapter("c", tuple(
+            Segment(f"Sentence number {i}.", 500) for i in range(6))),))
+        clips = synthesize_script(script, Voice(EngineConfig("gmw/en-us"), Prosody()), jobs=2)
+        assert len(clips) == 6 and all(clips.values())
+        print("ok")
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"
+
+
+def test_prosody_changes_the_sound(engine: Pyttsx3Engine) -> None:
+    text = "Emphasis should be audible."
+    plain = engine.synthesize(text, Prosody(rate=175))
+    slow = engine.synthesize(text, Prosody(rate=120))
+    high = engine.synthesize(text, Prosody(rate=175, pitch=80))
+    assert seconds(slow.pcm) > seconds(plain.pcm) * 1.2
+    assert high.pcm != plain.pcm
+
+
+def test_unknown_voice_is_a_settings_error(engine: Pyttsx3Engine) -> None:
+    with pytest.raises(SettingsError, match="unknown voice"):
+        engine.set_voice("no-such-voice")
+    engine.set_voice("gmw/en-us")
+
+
+def test_voices_include_english(engine: Pyttsx3Engine) -> None:
+    ids = {v.id for v in engine.voices()}
+    assert {"gmw/en-us", "gmw/en"} <= ids
