@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mutagen.id3 import (
     CHAP,
@@ -23,11 +24,23 @@ from mutagen.id3 import (
     CTOCFlags,
     Encoding,
 )
+from mutagen.id3._tags import save_frame  # private, but the only way to control order
 
 from narrator.model import Timeline
 
 MAX_CHAPTERS = 255  # a CTOC lists at most 255 children
 _NO_OFFSET = 0xFFFFFFFF  # "use the times", per the chapter frame addendum
+
+
+class _InOrderID3(ID3):
+    """An ID3 tag that writes frames in the order they were added.
+
+    mutagen sorts frames by size when it saves, so CHAP frames came out of time order,
+    and readers that ignore the CTOC's order (ffmpeg among them) listed chapters shuffled.
+    """
+
+    def _write(self, config: Any) -> bytearray:
+        return bytearray().join(save_frame(frame, config=config) for frame in self.values())
 
 
 @dataclass(frozen=True)
@@ -67,7 +80,7 @@ def chapter_frames(timeline: Timeline) -> list[CHAP | CTOC]:
 
 def write_tags(path: Path, tags: EpisodeTags, timeline: Timeline) -> None:
     """Replace any tag in the file with ours; the same input always gives the same bytes."""
-    id3 = ID3()
+    id3 = _InOrderID3()
     utf16 = Encoding.UTF16
     id3.add(TIT2(encoding=utf16, text=[tags.title]))
     if tags.author:

@@ -1,0 +1,41 @@
+"""Paths and independent audio readers shared by the tests."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SEED = SHARED / "seeds" / "000_52290ec427b70c5b.txt"
+EMERSON = SHARED / "corpus" / "emerson-nature.md"
+THOREAU = SHARED / "corpus" / "thoreau-civil-disobedience.md"
+EXAMPLE = REPO / "examples" / "walking.md"
+
+
+def ffmpeg_exe() -> str:
+    from narrator.ffmpeg import find_ffmpeg
+
+    return find_ffmpeg()
+
+
+def decode(path: Path, rate: int = 22050) -> bytes:
+    """Decode an audio file to mono 16-bit PCM with ffmpeg, failing on any decode error."""
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-xerror", "-i", str(path), "-f", "s16le", "-ac", "1",
+         "-ar", str(rate), "-"],
+        capture_output=True,
+        check=True,
+    )  # fmt: skip
+    assert proc.stderr == b"", proc.stderr
+    return proc.stdout
+
+
+def ffmetadata(path: Path) -> str:
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "ffmetadata", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return proc.stdout
