@@ -41,7 +41,8 @@ class Settings:
     espeak_data: str | None = None
 
 
-# key -> (type, lowest, highest) for the numeric checks
+_KINDS = {int: "a whole number", float: "a number", str: "a string"}
+# key -> (lowest, highest) for the numeric checks
 _RANGES: dict[str, tuple[float, float]] = {
     "rate": (80, 450),
     "pitch": (0, 100),
@@ -51,6 +52,13 @@ _RANGES: dict[str, tuple[float, float]] = {
     "bitrate_kbps": (32, 320),
     "channels": (1, 2),
 }
+# MP3 allows only these; anything else would fail deep in ffmpeg or be silently rounded
+_CHOICES: dict[str, tuple[int, ...]] = {
+    "sample_rate": (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000),
+    "bitrate_kbps": (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+}
+# Settings that name programs or places: an essay's front matter may not set them
+_LOCAL_ONLY = {"ffmpeg", "espeak_library", "espeak_data", "output_dir"}
 _TOP_KEYS = {f.name for f in fields(Settings)} - {"pauses", "audio"}
 _PAUSE_KEYS = {f.name for f in fields(Pauses)}
 _AUDIO_KEYS = {f.name for f in fields(AudioFormat)}
@@ -78,8 +86,13 @@ def _check(key: str, value: Any, where: str, expected: type) -> Any:
         value = float(value)
     if not isinstance(value, expected) or isinstance(value, bool):
         raise SettingsError(
-            f"{where}: {key} must be a {expected.__name__}, not {value!r}",
+            f"{where}: {key} must be {_KINDS[expected]}, not {value!r}",
             "see Configuration in README.md",
+        )
+    if key in _CHOICES and value not in _CHOICES[key]:
+        raise SettingsError(
+            f"{where}: {key} = {value} is not allowed for MP3",
+            f"use one of {', '.join(map(str, _CHOICES[key]))}",
         )
     low_high = _RANGES.get(key)
     if key.endswith("_ms"):
@@ -98,8 +111,9 @@ def _types(cls: type) -> dict[str, type]:
 
 
 def _apply(base: Settings, values: Mapping[str, Any], where: str, strict: bool) -> Settings:
-    """Layer `values` over `base`. Strict layers (narrator.toml) refuse unknown keys;
-    front matter holds the author's other metadata too, so unknown keys there are ignored."""
+    """Layer `values` over `base`. Strict layers (narrator.toml, flags) refuse unknown keys;
+    front matter holds the author's other metadata too, so unknown keys there are ignored,
+    and so are settings that name programs or folders (an essay should not choose those)."""
     top = _types(Settings)
     changes: dict[str, Any] = {}
     for key, value in values.items():
@@ -118,7 +132,7 @@ def _apply(base: Settings, values: Mapping[str, Any], where: str, strict: bool) 
                     continue
                 section = replace(section, **{sub: _check(sub, sub_value, where, known[sub])})
             changes[key] = section
-        elif key in _TOP_KEYS:
+        elif key in _TOP_KEYS and (strict or key not in _LOCAL_ONLY):
             if value is not None:
                 changes[key] = _check(key, value, where, top[key])
         elif strict:

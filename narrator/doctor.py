@@ -27,7 +27,7 @@ def _engine_checks() -> list[Check]:
             "espeak-ng",
             True,
             f"{engine.espeak_version} ({engine.location.origin}) library "
-            f"{engine.location.library}, data {engine.espeak_data}",
+            f"{engine.location.library}, data {engine.location.data or '(compiled in)'}",
         ),
         Check("pyttsx3", True, engine.version),
     ]

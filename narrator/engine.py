@@ -104,7 +104,7 @@ def split_for_engine(text: str, limit: int = MAX_ENGINE_CHARS) -> list[str]:
     return pieces
 
 
-def _initialize_synchronous(_espeak: Any, driver: Any, voice: str) -> None:
+def _initialize_synchronous(_espeak: Any, driver: Any) -> None:
     """Initialise espeak-ng in synchronous mode before pyttsx3's driver does.
 
     The driver initialises AUDIO_OUTPUT_RETRIEVAL mode, where synthesis and its events run
@@ -118,7 +118,7 @@ def _initialize_synchronous(_espeak: Any, driver: Any, voice: str) -> None:
         return
     if _espeak.Initialize(_espeak.AUDIO_OUTPUT_SYNCHRONOUS, 1000) == -1:
         raise DependencyError("espeak-ng failed to initialise", "run `narrator doctor`")
-    driver._defaultVoice = voice
+    driver._defaultVoice = "en"  # present in every espeak-ng; set_voice checks the real one
     driver._moduleInitialized = True
 
 
@@ -141,10 +141,11 @@ class Pyttsx3Engine:
         self._wav = Path(self._tmp.name) / "utterance.wav"
         data = self.location.data or system_data_dir()
         self._steady = data is not None
+        loaded = self.location
         if data is not None:
             overlay = make_steady_overlay(Path(data), config.voice, Path(self._tmp.name))
-            self.location = replace(self.location, data=str(overlay))
-        library = load_espeak(self.location)
+            loaded = replace(self.location, data=str(overlay))
+        library = load_espeak(loaded)
         self._library = library
         self.espeak_version, self.espeak_data = espeak_version(library)
         try:
@@ -155,7 +156,7 @@ class Pyttsx3Engine:
                 f"pyttsx3 cannot load espeak-ng: {exc}", "run `narrator doctor` for details"
             ) from exc
         self._espeak = _espeak
-        _initialize_synchronous(_espeak, espeak.EspeakDriver, config.voice)
+        _initialize_synchronous(_espeak, espeak.EspeakDriver)
         self._engine: Any = pyttsx3.init("espeak")
         self._end_events = _end_of_message(_espeak)
         _espeak.SetSynthCallback(self._on_synth)

@@ -65,15 +65,15 @@ def prepare(
 
 def output_path(essay_path: Path, out: Path | None, settings: Settings) -> Path:
     """Where the MP3 goes: `out` (a file, or a folder to put NAME.mp3 in), else the
-    output folder. Only the default output folder is created; a missing folder the user
-    named is an error (a typo should not scatter files)."""
+    output folder. Only the output folder from the settings is created (by `build`, once
+    there is audio to write); a missing folder in `-o` is an error, as it is often a typo."""
     name = f"{essay_path.stem}.mp3"
     if out is None:
-        folder = Path(settings.output_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder / name
+        return Path(settings.output_dir) / name
     if out.is_dir():
         return out / name
+    if str(out).endswith(("/", os.sep)):
+        raise OutputError(f"output folder {out} does not exist", "create it or choose another -o")
     if not out.parent.is_dir():
         raise OutputError(
             f"output folder {out.parent} does not exist", "create it or choose another -o path"
@@ -121,6 +121,7 @@ def build(
     started = time.perf_counter()
     clips = synthesize_script(script, voice, settings.jobs, progress)
     seconds["synthesize"] = time.perf_counter() - started
+    output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(output) as temp:
         started = time.perf_counter()
         timeline = assemble(script, clips, SAMPLE_RATE, settings.audio, temp, ffmpeg)

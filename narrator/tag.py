@@ -94,4 +94,5 @@ def write_tags(path: Path, tags: EpisodeTags, timeline: Timeline) -> None:
     id3.add(TXXX(encoding=utf16, desc="source_sha256", text=[tags.source_sha256]))
     for frame in chapter_frames(timeline):
         id3.add(frame)
+    id3.update_to_v23()  # TDRC becomes TYER, and so on, also inside CHAP frames
     id3.save(path, v2_version=3, v1=0, padding=lambda info: 0)

@@ -130,6 +130,7 @@ def test_markdown_example_with_front_matter_tags(tmp_path: Path) -> None:
     assert str(tags["TIT2"]) == "On Walking Slowly"
     assert str(tags["TPE1"]) == "The narrator project"
     assert str(tags["TDRC"]) == "2026"  # mutagen reads v2.3 TYER back as TDRC
+    assert "TYER" in ID3(out, translate=False)  # a real v2.3 year frame
     titles = [t for t, _, _ in chapters_of(out)]
     assert titles == ["On Walking Slowly", "The First Mile", "What the Path Teaches", "Coming Home"]
 

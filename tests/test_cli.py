@@ -1,0 +1,171 @@
+"""The command line: help everywhere, exit codes, one-line errors, nothing left behind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import EXAMPLE
+
+COMMANDS = ["build", "script", "voices", "doctor"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(narrate, command: str) -> None:
+    result = narrate(command, "--help")
+    assert result.code == 0
+    assert "Usage" in result.stdout and len(result.stdout.splitlines()) > 3
+
+
+def test_usage_errors_exit_2(narrate) -> None:
+    assert narrate("build").code == 2
+    assert narrate("no-such-command").code == 2
+    assert narrate("build", "x.md", "--rate", "fast").code == 2
+
+
+def _refused(result, tmp_path: Path, before: set[Path]) -> None:
+    assert result.code == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("narrator: "), result.stderr
+    assert result.stdout == ""
+    after = set(tmp_path.rglob("*"))
+    assert after == before, after - before  # no partial or temporary file left
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.txt", b"", "empty"),
+        ("blank.md", b"  \n\t\r\n   \n", "only whitespace"),
+        ("binary.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary"),
+        ("latin1.txt", "Caf\u00e9 au lait, tr\u00e8s bien.".encode("latin-1"), "UTF-8"),
+        ("headings.md", b"# Title\n\n## One\n\n## Two\n", "no prose"),
+    ],
+)
+def test_bad_essays_are_refused_in_one_line(
+    narrate, tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    essay = tmp_path / name
+    essay.write_bytes(content)
+    out = tmp_path / "out"
+    out.mkdir()
+    before = set(tmp_path.rglob("*"))
+    result = narrate("build", essay, "-o", out)
+    _refused(result, tmp_path, before)
+    assert message.lower() in result.stderr.lower()
+    assert essay.read_bytes() == content  # the essay is never modified
+
+
+def test_missing_path_and_directory_are_refused(narrate, tmp_path: Path) -> None:
+    before = set(tmp_path.rglob("*"))
+    _refused(narrate("build", tmp_path / "nope.md"), tmp_path, before)
+    (tmp_path / "folder").mkdir()
+    before = set(tmp_path.rglob("*"))
+    _refused(narrate("build", tmp_path / "folder"), tmp_path, before)
+
+
+def test_missing_output_folder_is_refused(narrate, tmp_path: Path) -> None:
+    essay = tmp_path / "essay.md"
+    essay.write_text("# T\n\nSome prose to read.\n", encoding="utf-8")
+    before = set(tmp_path.rglob("*"))
+    result = narrate("build", essay, "-o", tmp_path / "missing" / "out.mp3")
+    _refused(result, tmp_path, before)
+    assert "does not exist" in result.stderr
+
+
+def test_bad_setting_in_narrator_toml_is_refused(narrate, tmp_path: Path) -> None:
+    essay = tmp_path / "essay.md"
+    essay.write_text("Some prose to read.\n", encoding="utf-8")
+    (tmp_path / "narrator.toml").write_text("rate = 1000\n", encoding="utf-8")
+    before = set(tmp_path.rglob("*"))
+    result = narrate("build", essay)
+    _refused(result, tmp_path, before)
+    assert "rate" in result.stderr
+
+
+def test_unknown_voice_is_refused(narrate, tmp_path: Path) -> None:
+    essay = tmp_path / "essay.txt"
+    essay.write_text("Some prose to read.\n", encoding="utf-8")
+    before = set(tmp_path.rglob("*"))
+    result = narrate("build", essay, "--voice", "klingon")
+    _refused(result, tmp_path, before)
+    assert "unknown voice" in result.stderr and "narrator voices" in result.stderr
+
+
+def test_failed_build_keeps_the_previous_good_file(narrate, tmp_path: Path) -> None:
+    essay = tmp_path / "essay.txt"
+    essay.write_text("A first version.\n", encoding="utf-8")
+    out = tmp_path / "essay.mp3"
+    assert narrate("build", essay, "-o", out, "-q").code == 0
+    good = out.read_bytes()
+    result = narrate("build", essay, "-o", out, "--voice", "klingon")
+    assert result.code == 1
+    assert out.read_bytes() == good
+
+
+def test_default_output_goes_to_audio_folder(narrate, tmp_path: Path) -> None:
+    result = narrate("build", EXAMPLE)
+    assert result.code == 0, result.stderr
+    assert (tmp_path / "audio" / "walking.mp3").is_file()
+    assert "wrote audio/walking.mp3" in result.stdout
+    assert "The First Mile" in result.stdout  # the summary table
+
+
+def test_script_json_is_exactly_what_will_be_spoken(narrate) -> None:
+    result = narrate("script", EXAMPLE, "--format", "json")
+    assert result.code == 0, result.stderr
+    script = json.loads(result.stdout)
+    assert set(script) == {"title", "author", "chapters"}
+    assert script["title"] == "On Walking Slowly"
+    segments = [s for chapter in script["chapters"] for s in chapter["segments"]]
+    assert all(set(s) == {"text", "pause_ms", "emphasis"} for s in segments)
+    texts = " ".join(s["text"] for s in segments)
+    assert "<break" not in texts and "**" not in texts
+    assert any(s["emphasis"] == "strong" and s["text"].startswith("slowly") for s in segments)
+    before_break = next(s for s in segments if s["text"].endswith("the ground is soft."))
+    assert before_break["pause_ms"] == 1500
+
+
+def test_script_text_is_readable(narrate) -> None:
+    result = narrate("script", EXAMPLE)
+    assert result.code == 0
+    assert "The First Mile" in result.stdout
+
+
+def test_voices_lists_english(narrate) -> None:
+    result = narrate("voices", "--language", "en")
+    assert result.code == 0
+    assert "gmw/en-us" in result.stdout
+
+
+def test_doctor_reports_engine_and_ffmpeg(narrate) -> None:
+    result = narrate("doctor")
+    assert result.code == 0, result.stdout + result.stderr
+    for name in ("espeak-ng", "pyttsx3", "test phrase", "ffmpeg", "mp3 encoder"):
+        assert name in result.stdout
+
+
+def test_ctrl_c_exits_130_and_leaves_nothing(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from helpers import EMERSON
+
+    essay = tmp_path / "long.md"
+    essay.write_bytes(EMERSON.read_bytes())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "narrator", "build", str(essay), "-o", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(4)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "Traceback" not in err and "interrupted" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.md"]

@@ -1,0 +1,93 @@
+"""Settings layering: defaults < narrator.toml < front matter < flags, with validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from narrator.config import DEFAULT_RATE, find_config, load_settings
+from narrator.errors import SettingsError
+
+
+def essay_in(folder: Path) -> Path:
+    essay = folder / "essay.md"
+    essay.write_text("Prose.\n", encoding="utf-8")
+    return essay
+
+
+def test_defaults_without_any_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(essay_in(tmp_path), {}, {})
+    assert settings.rate == DEFAULT_RATE
+    assert settings.pauses.sentence_ms == 500 and settings.pauses.chapter_ms == 2000
+    assert (settings.audio.sample_rate, settings.audio.bitrate_kbps) == (44100, 64)
+
+
+def test_layers_override_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "narrator.toml").write_text(
+        'rate = 150\npitch = 40\nvoice = "gmw/en"\n[pauses]\nsentence_ms = 600\n',
+        encoding="utf-8",
+    )
+    front = {"rate": 170, "pauses": {"paragraph_ms": 1200}, "tags": ["film"]}
+    settings = load_settings(essay_in(tmp_path), front, {"rate": 180, "voice": None})
+    assert settings.rate == 180  # flag beats front matter beats file
+    assert settings.pitch == 40  # from the file
+    assert settings.voice == "gmw/en"  # a flag that was not given changes nothing
+    assert (settings.pauses.sentence_ms, settings.pauses.paragraph_ms) == (600, 1200)
+
+
+def test_config_beside_the_essay_wins_over_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here, there = tmp_path / "cwd", tmp_path / "essays"
+    here.mkdir()
+    there.mkdir()
+    (here / "narrator.toml").write_text("rate = 120\n", encoding="utf-8")
+    (there / "narrator.toml").write_text("rate = 140\n", encoding="utf-8")
+    monkeypatch.chdir(here)
+    essay = essay_in(there)
+    assert find_config(essay) == there / "narrator.toml"
+    assert load_settings(essay, {}, {}).rate == 140
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("rat = 150\n", "unknown setting 'rat'"),
+        ("rate = 1000\n", "out of range"),
+        ('rate = "fast"\n', "must be a whole number"),
+        ("[pauses]\nsentence = 3\n", "unknown setting pauses.sentence"),
+        ("[pauses]\nsentence_ms = -5\n", "out of range"),
+        ("rate = \n", "cannot read"),
+    ],
+)
+def test_invalid_files_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, toml: str, message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "narrator.toml").write_text(toml, encoding="utf-8")
+    with pytest.raises(SettingsError, match=message):
+        load_settings(essay_in(tmp_path), {}, {})
+
+
+def test_front_matter_ignores_other_metadata_but_checks_known_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    essay = essay_in(tmp_path)
+    assert load_settings(essay, {"layout": "post", "volume": 1}, {}).volume == 1.0
+    with pytest.raises(SettingsError, match="front matter: pitch"):
+        load_settings(essay, {"pitch": 500}, {})
+    # an essay may not choose which programs run or where files go
+    assert load_settings(essay, {"ffmpeg": "/bin/evil", "output_dir": "/etc"}, {}).ffmpeg is None
+
+
+def test_mp3_sample_rate_and_bitrate_are_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "narrator.toml").write_text("[audio]\nsample_rate = 10000\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="not allowed for MP3"):
+        load_settings(essay_in(tmp_path), {}, {})
