@@ -11,6 +11,15 @@ SEED = SHARED / "seeds" / "000_52290ec427b70c5b.txt"
 EMERSON = SHARED / "corpus" / "emerson-nature.md"
 THOREAU = SHARED / "corpus" / "thoreau-civil-disobedience.md"
 EXAMPLE = REPO / "examples" / "walking.md"
+SEED_HEADINGS = [
+    "The Introduction: A Woman in Control of Nothing and Everything",
+    "The Pact: Love Without Redemption",
+    "The Performance: Fearless, Vulnerable, Unsentimental",
+    "The Descent: Violence, Loneliness, and Loss",
+    "The Aftermath: A Love That Outlives",
+    "Elisabeth Shue\u2019s Masterpiece",
+    "The Angel in the Desert",
+]
 
 
 def ffmpeg_exe() -> str:

@@ -11,19 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import EXAMPLE, SEED, decode, ffmetadata
+from helpers import EXAMPLE, SEED, SEED_HEADINGS, decode, ffmetadata
 from mutagen.id3 import ID3, CTOCFlags
 from mutagen.mp3 import MP3
-
-SEED_HEADINGS = [
-    "The Introduction: A Woman in Control of Nothing and Everything",
-    "The Pact: Love Without Redemption",
-    "The Performance: Fearless, Vulnerable, Unsentimental",
-    "The Descent: Violence, Loneliness, and Loss",
-    "The Aftermath: A Love That Outlives",
-    "Elisabeth Shue\u2019s Masterpiece",
-    "The Angel in the Desert",
-]
 
 
 def build(out: Path, *args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:

@@ -7,17 +7,13 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import EMERSON, SEED, SEED_HEADINGS, THOREAU
 
 from narrator.errors import InputError
 from narrator.model import Block, BlockKind, Break, Emphasis, Essay, SourceText, Span
 from narrator.parse import parse_essay, readable_name
 from narrator.parse_plain import is_heading
 from narrator.source import read_source
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-SEED = SHARED / "seeds" / "000_52290ec427b70c5b.txt"
-EMERSON = SHARED / "corpus" / "emerson-nature.md"
-THOREAU = SHARED / "corpus" / "thoreau-civil-disobedience.md"
 
 
 def essay(text: str, name: str = "my_essay.md", title: str | None = None) -> Essay:
@@ -86,16 +82,7 @@ def test_thoreau_is_one_chapter_and_its_verses_are_emphasis() -> None:
 
 def test_seed_has_a_lead_chapter_and_seven_headings() -> None:
     parsed = parse_essay(read_source(SEED))
-    assert titles(parsed) == [
-        "Introduction",
-        "The Introduction: A Woman in Control of Nothing and Everything",
-        "The Pact: Love Without Redemption",
-        "The Performance: Fearless, Vulnerable, Unsentimental",
-        "The Descent: Violence, Loneliness, and Loss",
-        "The Aftermath: A Love That Outlives",
-        "Elisabeth Shue\u2019s Masterpiece",
-        "The Angel in the Desert",
-    ]
+    assert titles(parsed) == ["Introduction", *SEED_HEADINGS]
     assert [c.spoken_title for c in parsed.chapters] == [False] + [True] * 7
     assert parsed.chapters[0].blocks[0].text.startswith("Mike Figgis\u2019s Leaving Las Vegas")
     assert [len(c.blocks) for c in parsed.chapters] == [1, 3, 4, 4, 4, 3, 3, 3]
