@@ -1,17 +1,21 @@
 """The speech engine: the only module that touches pyttsx3.
 
 The rest of narrator sees `SpeechEngine`: text and prosody in, mono 16-bit PCM out. This
-module works around pyttsx3 2.99's defects on Linux (see ../shared/REFERENCE.md):
+module works around pyttsx3 2.99's defects on Linux (measured in the project's shared
+REFERENCE.md):
 
-- `runAndWait()` returns before synthesis ends: we wait for `finished-utterance`, then
-  until espeak is idle, before reading the audio or queueing the next utterance.
+- `runAndWait()` returns before synthesis ends, and in the driver's asynchronous mode the
+  end event can overtake the last audio: we start espeak-ng in synchronous mode
+  (`_initialize_synchronous`), then still wait for `finished-utterance` and until espeak
+  is idle before reading the audio or queueing the next utterance.
 - `Synth` gives espeak a buffer of `len(text) * 10` bytes (a crash near 18,000 characters)
   and the driver appends audio quadratically: we never send more than
   `MAX_ENGINE_CHARS` characters in one utterance, splitting longer text at spaces.
 - The driver prints "Audio saved to ..." on stdout: we swallow it.
-- espeak-ng's pitch flutter carries over from one utterance to the next, so the same
-  sentence came out differently depending on history: we speak through a variant of the
-  voice with flutter off (espeak.make_steady_overlay), so every utterance is repeatable.
+- espeak-ng carries state from one utterance to the next (pitch flutter, and one more
+  bit), so the same sentence came out differently depending on history: we speak through
+  a flutter-free variant of the voice (espeak.make_steady_overlay) and undo the other bit
+  (`_calibrate`), so every utterance depends only on its text, prosody and voice.
 - The synthesis callback is process-wide and the engine hangs after `fork`: one engine per
   process, created in that process (synthesize.py uses a spawn pool for that reason).
 """
@@ -41,6 +45,8 @@ from narrator.espeak import (
 
 MAX_ENGINE_CHARS = 500
 SAMPLE_RATE = 22050  # pyttsx3's espeak driver writes WAV at this rate, hard-coded
+_PROBE = "a"  # an utterance that reveals espeak-ng's carried state without changing it
+_FLIPPERS = ("b", "a.", "one", "Hello.")  # short utterances that may flip that state
 _FINISH_TIMEOUT_S = 60.0
 
 
@@ -166,6 +172,7 @@ class Pyttsx3Engine:
         self._finished = threading.Event()
         self._engine.connect("finished-utterance", self._on_finished)
         self.set_voice(config.voice)
+        self._calibrate()
 
     def _on_synth(self, wav: Any, samples: int, events: Any) -> int:
         """Forward espeak's callback to the driver, adding the end-of-message event that
@@ -198,9 +205,49 @@ class Pyttsx3Engine:
         ]
 
     def synthesize(self, text: str, prosody: Prosody) -> Audio:
-        self._set_prosody(prosody)
-        pcm = b"".join(self._utter(piece) for piece in split_for_engine(text))
-        return Audio(pcm, SAMPLE_RATE)
+        """Speak `text`; the result depends only on the text, prosody and voice."""
+        pieces = []
+        for piece in split_for_engine(text):
+            self._restore_state()
+            self._set_prosody(prosody)
+            pieces.append(self._utter(piece))
+        return Audio(b"".join(pieces), SAMPLE_RATE)
+
+    def _probe(self) -> bytes:
+        self._set_prosody(Prosody())
+        return self._utter(_PROBE)
+
+    def _calibrate(self) -> None:
+        """Learn how to undo the state espeak-ng carries from one utterance to the next.
+
+        Besides pitch flutter (see espeak.make_steady_overlay), espeak-ng keeps one bit of
+        state that some utterances flip and others keep: the same sentence comes out in
+        one of two slightly different forms depending on everything said before it in the
+        process. That would make audio depend on scheduling and defeat reuse. We read the
+        bit by speaking a probe ("a", which keeps it) and comparing with the probe's two
+        known forms, and clear it with a short utterance found here to flip it.
+        """
+        self._state_refs: tuple[bytes, bytes] | None = None
+        self._flipper = ""
+        clear = self._probe()
+        if self._probe() != clear:
+            return  # the probe itself changes the state: this espeak-ng differs; no undo
+        for flipper in _FLIPPERS:
+            self._set_prosody(Prosody())
+            self._utter(flipper)
+            flipped = self._probe()
+            if flipped != clear:
+                self._set_prosody(Prosody())
+                self._utter(flipper)
+                if self._probe() == clear:
+                    self._state_refs, self._flipper = (clear, flipped), flipper
+                return
+
+    def _restore_state(self) -> None:
+        """Bring espeak-ng back to the state it had after start-up, if it left it."""
+        if self._state_refs is not None and self._probe() == self._state_refs[1]:
+            self._set_prosody(Prosody())
+            self._utter(self._flipper)
 
     def _set_prosody(self, prosody: Prosody) -> None:
         self._engine.setProperty("rate", prosody.rate)

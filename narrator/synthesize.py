@@ -23,7 +23,7 @@ from narrator.pcm import trim_silence
 ProgressCallback = Callable[[int, int], None]
 """Called with (characters done, characters in all) as synthesis advances."""
 
-_BATCH_CHARS = 4000  # per worker process: small for progress, big to amortise start-up
+_BATCH_CHARS = 1500  # per task: small enough for smooth progress, big enough to amortise
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,20 @@ def prosody_for(base: Prosody, emphasis: Emphasis) -> Prosody:
     )
 
 
-def _synthesize_batch(voice: Voice, batch: list[Utterance]) -> list[bytes]:
-    """Runs in a fresh worker process: make an engine, speak the batch in order, trim."""
+_worker_engine: SpeechEngine | None = None
+
+
+def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
-    engine: SpeechEngine = Pyttsx3Engine(voice.engine)
+
+
+def _synthesize_batch(voice: Voice, batch: list[Utterance]) -> list[bytes]:
+    """Runs in a worker. The engine is made by the first task rather than the pool
+    initializer so that a bad setting (an unknown voice) reaches the parent as its error."""
+    global _worker_engine
+    if _worker_engine is None:
+        _worker_engine = Pyttsx3Engine(voice.engine)
+    engine = _worker_engine
     return [
         trim_silence(audio.pcm, audio.sample_rate)
         for audio in (
@@ -66,10 +76,7 @@ def _synthesize_batch(voice: Voice, batch: list[Utterance]) -> list[bytes]:
 
 
 def batches(utterances: list[Utterance]) -> list[list[Utterance]]:
-    """Cut the utterances, in script order, into batches of about `_BATCH_CHARS` characters.
-
-    The cut depends only on the utterances, never on `--jobs` or timing.
-    """
+    """Cut the utterances, in script order, into batches of about `_BATCH_CHARS` characters."""
     result: list[list[Utterance]] = [[]]
     size = 0
     for utterance in utterances:
@@ -86,11 +93,9 @@ def synthesize_script(
 ) -> dict[Utterance, bytes]:
     """Synthesize every distinct utterance of the script; returns trimmed PCM per utterance.
 
-    espeak-ng keeps state from one utterance to the next (the same sentence comes out
-    slightly differently after a different one), so each batch is spoken by a new worker
-    process, started with `spawn`, in script order: a batch's audio then depends only on
-    the batch, and builds are byte-identical whatever `--jobs` is and however the work
-    was scheduled. At most `jobs` workers run at once.
+    Workers are started with `spawn` and each makes its own engine. The engine's output
+    depends only on the text and prosody (engine.py undoes the state espeak-ng carries
+    between utterances), so which worker speaks what, and in which order, changes nothing.
     """
     unique = list(
         dict.fromkeys(
@@ -101,30 +106,28 @@ def synthesize_script(
     done = 0
     clips: dict[Utterance, bytes] = {}
     context = multiprocessing.get_context("spawn")
-    waiting = batches(unique)
-    waiting.reverse()
-    running: dict[Future[list[bytes]], tuple[list[Utterance], ProcessPoolExecutor]] = {}
-    try:
-        while waiting or running:
-            while waiting and len(running) < max(1, jobs):
-                batch = waiting.pop()
-                worker = ProcessPoolExecutor(max_workers=1, mp_context=context)
-                running[worker.submit(_synthesize_batch, voice, batch)] = (batch, worker)
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                batch, worker = running.pop(future)
-                worker.shutdown()
-                try:
-                    clips.update(zip(batch, future.result(), strict=True))
-                except BrokenProcessPool as exc:
-                    raise DependencyError(
-                        "a speech worker process died", "run `narrator doctor`"
-                    ) from exc
-                done += sum(len(u.text) for u in batch)
-                if progress:
-                    progress(done, total)
-    finally:
-        for future, (_, worker) in running.items():
-            future.cancel()
-            worker.shutdown(wait=True, cancel_futures=True)
+    with ProcessPoolExecutor(
+        max_workers=max(1, jobs), mp_context=context, initializer=_init_worker
+    ) as pool:
+        pending: dict[Future[list[bytes]], list[Utterance]] = {
+            pool.submit(_synthesize_batch, voice, batch): batch for batch in batches(unique)
+        }
+        try:
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    batch = pending.pop(future)
+                    try:
+                        clips.update(zip(batch, future.result(), strict=True))
+                    except BrokenProcessPool as exc:
+                        raise DependencyError(
+                            "a speech worker process died", "run `narrator doctor`"
+                        ) from exc
+                    done += sum(len(u.text) for u in batch)
+                    if progress:
+                        progress(done, total)
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
     return clips
