@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from narrator.ffmpeg import pipe_to_ffmpeg
-from narrator.model import AudioFormat, ChapterMark, Script, Timeline
+from narrator.model import AudioFormat, ChapterMark, ProgressCallback, Script, Timeline
 from narrator.pcm import AudioSegment, clip, join, silence
 from narrator.synthesize import Utterance
 
@@ -76,6 +76,7 @@ def assemble(
     fmt: AudioFormat,
     out: Path,
     ffmpeg: str,
+    progress: ProgressCallback | None = None,
 ) -> Timeline:
     """Encode the episode to `out` and return where its chapters are."""
     starts: list[tuple[str, int]] = []
@@ -87,6 +88,8 @@ def assemble(
             starts.append((title, frames))
             frames += int(audio.frame_count())
             yield audio.raw_data
+            if progress:
+                progress("encoding", len(starts), len(script.chapters))
 
     pipe_to_ffmpeg(ffmpeg, encode_args(sample_rate, fmt, out), stream())
     duration = encoded_duration_ms(out)

@@ -7,12 +7,15 @@ synthesize / assemble / tag: Script -> audio -> tagged file -> BuildResult
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+ProgressCallback = Callable[[str, int, int], None]
+"""Called as long work advances, with (stage, units done, units in all)."""
 
 
 class Emphasis(str, Enum):

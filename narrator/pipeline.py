@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,9 +17,7 @@ from typing import Any
 from narrator import __version__
 from narrator.config import Settings, load_settings
 from narrator.errors import InputError, OutputError
-from narrator.model import Essay, Script, Timeline
-
-ProgressCallback = Callable[[int, int], None]
+from narrator.model import Essay, ProgressCallback, Script, Timeline
 
 
 @dataclass(frozen=True)
@@ -124,7 +122,7 @@ def build(
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(output) as temp:
         started = time.perf_counter()
-        timeline = assemble(script, clips, SAMPLE_RATE, settings.audio, temp, ffmpeg)
+        timeline = assemble(script, clips, SAMPLE_RATE, settings.audio, temp, ffmpeg, progress)
         seconds["assemble and encode"] = time.perf_counter() - started
         started = time.perf_counter()
         tags = EpisodeTags(

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from narrator.doctor import Check
 from narrator.engine import VoiceInfo
+from narrator.model import ProgressCallback
 from narrator.pipeline import BuildResult
 
 _PLAIN_EVERY_S = 5.0  # how often to print a progress line when stderr is not a terminal
@@ -28,32 +36,38 @@ def clock(ms: int) -> str:
 
 
 @contextmanager
-def progress_reporter(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress callback: a rich bar on a terminal, a line every few seconds otherwise."""
+def progress_reporter(enabled: bool) -> Iterator[ProgressCallback | None]:
+    """A progress callback: rich bars on a terminal, a line every few seconds otherwise."""
     if not enabled:
         yield None
         return
     if sys.stderr.isatty():
         bar = Progress(
-            TextColumn("synthesizing"),
+            TextColumn("{task.description:<13}"),
             BarColumn(),
             TaskProgressColumn(),
             TimeRemainingColumn(),
             console=Console(stderr=True),
             transient=True,
         )
-        task = bar.add_task("synthesize", total=None)
+        tasks: dict[str, TaskID] = {}
+
+        def show(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
         with bar:
-            yield lambda done, total: bar.update(task, completed=done, total=total)
+            yield show
         return
     last = 0.0
 
-    def plain(done: int, total: int) -> None:
+    def plain(stage: str, done: int, total: int) -> None:
         nonlocal last
         now = time.monotonic()
         if done == total or now - last >= _PLAIN_EVERY_S:
             last = now
-            print(f"synthesizing: {100 * done // max(total, 1)}%", file=sys.stderr)
+            print(f"{stage}: {100 * done // max(total, 1)}%", file=sys.stderr)
 
     yield plain
 

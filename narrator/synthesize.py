@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
-from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
 from narrator.engine import EngineConfig, Prosody, Pyttsx3Engine, SpeechEngine
 from narrator.errors import DependencyError
-from narrator.model import Emphasis, Script
+from narrator.model import Emphasis, ProgressCallback, Script
 from narrator.pcm import trim_silence
-
-ProgressCallback = Callable[[int, int], None]
-"""Called with (characters done, characters in all) as synthesis advances."""
 
 _BATCH_CHARS = 1500  # per task: small enough for smooth progress, big enough to amortise
 
@@ -125,7 +121,7 @@ def synthesize_script(
                         ) from exc
                     done += sum(len(u.text) for u in batch)
                     if progress:
-                        progress(done, total)
+                        progress("synthesizing", done, total)
         except BaseException:
             for future in pending:
                 future.cancel()

@@ -22,8 +22,8 @@ class Run:
 def narrate(tmp_path: Path):
     """Run the real `narrator` command in a fresh working directory."""
 
-    def run(*args: str | Path, timeout: float = 300) -> Run:
-        env = {**os.environ, "COLUMNS": "200"}
+    def run(*args: str | Path, timeout: float = 300, **extra_env: str) -> Run:
+        env = {**os.environ, "COLUMNS": "200", **extra_env}
         env.pop("NARRATOR_DEBUG", None)
         proc = subprocess.run(
             [sys.executable, "-m", "narrator", *map(str, args)],

@@ -169,3 +169,16 @@ def test_ctrl_c_exits_130_and_leaves_nothing(tmp_path: Path) -> None:
     assert proc.returncode == 130
     assert "Traceback" not in err and "interrupted" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.md"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "message"),
+    [("NARRATOR_FFMPEG", "ffmpeg"), ("NARRATOR_ESPEAK_LIBRARY", "espeak-ng library")],
+)
+def test_missing_dependency_exits_3(narrate, tmp_path: Path, variable: str, message: str) -> None:
+    essay = tmp_path / "essay.txt"
+    essay.write_text("Some prose to read.\n", encoding="utf-8")
+    result = narrate("build", essay, **{variable: str(tmp_path / "not-there")})
+    assert result.code == 3, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "audio").exists()
