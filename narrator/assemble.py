@@ -1,22 +1,43 @@
-"""Join clips and pauses into one episode with pydub and encode it once with ffmpeg.
+"""Join clips and pauses into chapters with pydub, encode each chapter with ffmpeg, and
+join the encoded chapters frame for frame into one MP3 behind an Info header.
 
-Encoding the PCM of the whole episode in one ffmpeg run (streamed chapter by chapter) avoids
-the ~50 ms of encoder delay every separately encoded piece would add at a join. Chapter times
-come from the sample counts written, and the duration from the encoded file's Info header.
+Each chapter is encoded on its own so that an edit re-encodes only its chapter: encoded
+chapters are cached under a key of everything that shapes them. A separately encoded
+piece opens with the encoder's delay (about 25 ms of silence) and ends padded to a whole
+frame; both fall inside the pause between chapters, where nobody hears them. Chapter
+start times are counted from the frames each piece really holds, so they are exact for
+the file as written, and the file is the same whichever chapters came from the cache.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from narrator.ffmpeg import pipe_to_ffmpeg
+from narrator.cache import AudioCache, content_key
+from narrator.ffmpeg import convert
 from narrator.model import AudioFormat, ChapterMark, ProgressCallback, Script, Timeline
-from narrator.pcm import AudioSegment, clip, join, silence
+from narrator.mp3frames import count_frames, info_frame, samples_per_frame
+from narrator.pcm import clip, join, silence
 from narrator.synthesize import Utterance
 
+CHAPTERS = "chapters"  # cache kind: one chapter's MP3 frames
 _CHAPTER_LEAD_MS = 700  # silence a chapter opens with, taken from the pause before it
 _LAME_QUALITY = 7  # LAME -q 7: about twice as fast as the default, no audible loss at 64 kbps
+_QUIET = ["-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact"]
+
+
+@dataclass(frozen=True)
+class ChapterSpec:
+    """What one chapter's audio is made of: opening silence, then clips and the pause
+    after each. `key` names its encoding in the cache."""
+
+    title: str
+    lead_ms: int
+    parts: tuple[tuple[Utterance, int], ...]
+    key: str
 
 
 def chapter_leads(script: Script) -> list[int]:
@@ -31,72 +52,113 @@ def chapter_leads(script: Script) -> list[int]:
     return leads
 
 
-def chapter_audio(
-    script: Script, clips: Mapping[Utterance, bytes], sample_rate: int
-) -> Iterator[tuple[str, AudioSegment]]:
-    """Yield each chapter's audio: its clips with the script's pauses between them."""
+def chapter_specs(
+    script: Script, keys: Mapping[Utterance, str], fmt: AudioFormat, encoder: str
+) -> list[ChapterSpec]:
+    """Each chapter's parts and cache key (pure: the key hashes segment keys, not audio)."""
     leads = chapter_leads(script)
+    specs = []
     for index, chapter in enumerate(script.chapters):
-        parts = [silence(leads[index], sample_rate)] if leads[index] else []
         next_lead = leads[index + 1] if index + 1 < len(leads) else 0
-        for position, segment in enumerate(chapter.segments):
-            pcm = clips[Utterance(segment.text, segment.emphasis)]
-            parts.append(clip(pcm, sample_rate))
-            last = position == len(chapter.segments) - 1
-            pause = segment.pause_ms - (next_lead if last else 0)
-            if pause > 0:
-                parts.append(silence(pause, sample_rate))
-        yield chapter.title, join(parts)
+        parts = tuple(
+            (
+                Utterance(segment.text, segment.emphasis),
+                segment.pause_ms - (next_lead if position == len(chapter.segments) - 1 else 0),
+            )
+            for position, segment in enumerate(chapter.segments)
+        )
+        key = content_key(
+            "chapter",
+            encoder,
+            _LAME_QUALITY,
+            asdict(fmt),
+            leads[index],
+            [(keys[utterance], pause) for utterance, pause in parts],
+        )
+        specs.append(ChapterSpec(chapter.title, leads[index], parts, key))
+    return specs
 
 
-def encode_args(source_rate: int, fmt: AudioFormat, out: Path) -> list[str]:
-    """ffmpeg arguments: raw mono PCM on stdin to a CBR MP3 with an Info header and no tags."""
+def chapter_pcm(spec: ChapterSpec, clips: Mapping[Utterance, bytes], sample_rate: int) -> bytes:
+    """The chapter's mono PCM: opening silence, then each clip and the pause after it."""
+    parts = [silence(spec.lead_ms, sample_rate)] if spec.lead_ms else []
+    for utterance, pause in spec.parts:
+        parts.append(clip(clips[utterance], sample_rate))
+        if pause > 0:
+            parts.append(silence(pause, sample_rate))
+    return join(parts).raw_data
+
+
+def encode_args(source_rate: int, fmt: AudioFormat) -> list[str]:
+    """ffmpeg arguments: raw mono PCM on stdin to bare CBR MP3 frames on stdout."""
     return [
         "-f", "s16le", "-ar", str(source_rate), "-ac", "1", "-i", "pipe:0",
         "-ar", str(fmt.sample_rate), "-ac", str(fmt.channels),
         "-c:a", "libmp3lame", "-b:a", f"{fmt.bitrate_kbps}k",
         "-compression_level", str(_LAME_QUALITY),
-        "-write_xing", "1", "-id3v2_version", "0", "-write_id3v1", "0",
-        "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact",
-        "-f", "mp3", "-y", str(out),
+        "-write_xing", "0", "-id3v2_version", "0", "-write_id3v1", "0", *_QUIET,
+        "-f", "mp3", "pipe:1",
     ]  # fmt: skip
 
 
-def encoded_duration_ms(path: Path) -> int:
-    """The playable duration, from the Info header's frame count less encoder delay/padding."""
-    from mutagen.mp3 import MP3
+def chapter_marks(
+    specs: Sequence[ChapterSpec], frames: Sequence[int], fmt: AudioFormat, duration_ms: int
+) -> tuple[ChapterMark, ...]:
+    """Chapter times from the frames each encoded chapter holds; they tile the file."""
+    per_frame = samples_per_frame(fmt.sample_rate)
+    starts, total = [], 0
+    for count in frames:
+        starts.append(round(total * per_frame * 1000 / fmt.sample_rate))
+        total += count
+    ends = [*starts[1:], duration_ms]
+    return tuple(
+        ChapterMark(spec.title, start, end)
+        for spec, start, end in zip(specs, starts, ends, strict=True)
+    )
 
-    return round(MP3(path).info.length * 1000)
+
+def cached_chapters(specs: Sequence[ChapterSpec], cache: AudioCache | None) -> list[bytes | None]:
+    """Each chapter's encoding from the cache, or None where it must be encoded."""
+    return [cache.get(CHAPTERS, spec.key) if cache is not None else None for spec in specs]
 
 
 def assemble(
-    script: Script,
+    specs: Sequence[ChapterSpec],
+    cached: Sequence[bytes | None],
     clips: Mapping[Utterance, bytes],
     sample_rate: int,
     fmt: AudioFormat,
     out: Path,
     ffmpeg: str,
+    jobs: int = 1,
+    cache: AudioCache | None = None,
     progress: ProgressCallback | None = None,
 ) -> Timeline:
-    """Encode the episode to `out` and return where its chapters are."""
-    starts: list[tuple[str, int]] = []
-    frames = 0
+    """Encode the chapters not `cached`, write the episode to `out`, say where chapters are.
 
-    def stream() -> Iterator[bytes]:
-        nonlocal frames
-        for title, audio in chapter_audio(script, clips, sample_rate):
-            starts.append((title, frames))
-            frames += int(audio.frame_count())
-            yield audio.raw_data
+    `clips` must hold every clip of the chapters to encode.
+    """
+    encoded = list(cached)
+    missing = [index for index, data in enumerate(encoded) if data is None]
+
+    def encode(index: int) -> bytes:
+        pcm = chapter_pcm(specs[index], clips, sample_rate)
+        return convert(ffmpeg, encode_args(sample_rate, fmt), pcm)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for done, (index, data) in enumerate(
+            zip(missing, pool.map(encode, missing), strict=True), 1
+        ):
+            encoded[index] = data
+            if cache is not None:
+                cache.put(CHAPTERS, specs[index].key, data)
             if progress:
-                progress("encoding", len(starts), len(script.chapters))
-
-    pipe_to_ffmpeg(ffmpeg, encode_args(sample_rate, fmt, out), stream())
-    duration = encoded_duration_ms(out)
-    start_ms = [round(first * 1000 / sample_rate) for _, first in starts]
-    ends = [*start_ms[1:], duration]
-    marks = tuple(
-        ChapterMark(title, start, end)
-        for (title, _), start, end in zip(starts, start_ms, ends, strict=False)
-    )
-    return Timeline(marks, duration)
+                progress("encoding", done, len(missing))
+    pieces = [data for data in encoded if data is not None]
+    frames = [count_frames(data) for data in pieces]
+    with out.open("wb") as file:
+        file.write(info_frame(pieces[0], sum(frames), sum(map(len, pieces))))
+        for data in pieces:
+            file.write(data)
+    duration = round(sum(frames) * samples_per_frame(fmt.sample_rate) * 1000 / fmt.sample_rate)
+    return Timeline(chapter_marks(specs, frames, fmt, duration), duration)

@@ -13,12 +13,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from narrator import __version__
 from narrator.errors import NarratorError
+
+if TYPE_CHECKING:
+    from narrator.cache import AudioCache
 
 EXIT_INTERRUPTED = 130
 
@@ -103,18 +106,28 @@ def build(
         typer.Option("-j", "--jobs", help="Worker processes (default: the CPU count)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress or summary.")] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither reuse nor store cached audio.")
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Only list, per chapter, what would be synthesized."),
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Build ESSAY into a chaptered, tagged MP3."""
+    """Build ESSAY into a chaptered, tagged MP3, reusing audio from earlier builds."""
     from narrator import pipeline
-    from narrator.report import progress_reporter, render_build
+    from narrator.report import progress_reporter, render_build, render_plan
 
     flags = {"title": title, "author": author, "voice": voice, "rate": rate, "jobs": jobs}
     with _errors_to_exit_codes():
-        prepared = pipeline.prepare(essay, flags, config)
+        prepared = pipeline.prepare(essay, flags, config, use_cache=not no_cache)
         target = pipeline.output_path(essay, output, prepared.settings)
+        if dry_run:
+            render_plan(pipeline.plan(prepared, use_cache=not no_cache), target)
+            return
         with progress_reporter(enabled=not quiet) as progress:
-            result = pipeline.build(prepared, target, progress)
+            result = pipeline.build(prepared, target, progress, use_cache=not no_cache)
         if not quiet:
             render_build(result)
 
@@ -177,6 +190,35 @@ def doctor() -> None:
         render_checks(checks)
         if not all(check.ok for check in checks):
             raise typer.Exit(3)
+
+
+cache_app = typer.Typer(help="Inspect or empty the audio cache.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+def _cache(config: Path | None) -> AudioCache:
+    """The cache that builds from the working directory would use."""
+    from narrator.config import load_settings
+    from narrator.pipeline import open_cache
+
+    return open_cache(load_settings(Path.cwd() / "essay", {}, {}, config))
+
+
+@cache_app.command("info")
+def cache_info(config: ConfigOpt = None) -> None:
+    """Show where the cache is, how many entries it holds and how big it is."""
+    from narrator.report import render_cache_info
+
+    with _errors_to_exit_codes():
+        render_cache_info(_cache(config).info())
+
+
+@cache_app.command("clear")
+def cache_clear(config: ConfigOpt = None) -> None:
+    """Delete every cached clip and chapter (the next build synthesizes everything)."""
+    with _errors_to_exit_codes():
+        cache = _cache(config)
+        print(f"removed {cache.clear()} entries from {cache.root}")
 
 
 def main() -> None:

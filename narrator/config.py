@@ -39,6 +39,8 @@ class Settings:
     ffmpeg: str | None = None
     espeak_library: str | None = None
     espeak_data: str | None = None
+    cache_dir: str | None = None
+    cache_max_mb: int = 2048
 
 
 _KINDS = {int: "a whole number", float: "a number", str: "a string"}
@@ -51,6 +53,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "sample_rate": (8000, 48000),
     "bitrate_kbps": (32, 320),
     "channels": (1, 2),
+    "cache_max_mb": (1, 10_000_000),
 }
 # MP3 allows only these; anything else would fail deep in ffmpeg or be silently rounded
 _CHOICES: dict[str, tuple[int, ...]] = {
@@ -58,7 +61,7 @@ _CHOICES: dict[str, tuple[int, ...]] = {
     "bitrate_kbps": (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
 }
 # Settings that name programs or places: an essay's front matter may not set them
-_LOCAL_ONLY = {"ffmpeg", "espeak_library", "espeak_data", "output_dir"}
+_LOCAL_ONLY = {"ffmpeg", "espeak_library", "espeak_data", "output_dir", "cache_dir", "cache_max_mb"}
 _TOP_KEYS = {f.name for f in fields(Settings)} - {"pauses", "audio"}
 _PAUSE_KEYS = {f.name for f in fields(Pauses)}
 _AUDIO_KEYS = {f.name for f in fields(AudioFormat)}

@@ -38,11 +38,11 @@ def _engine_checks() -> list[Check]:
 
 
 def _ffmpeg_checks() -> list[Check]:
-    from narrator.ffmpeg import find_ffmpeg, run_ffmpeg
+    from narrator.ffmpeg import ffmpeg_version, find_ffmpeg, run_ffmpeg
 
     try:
         ffmpeg = find_ffmpeg()
-        version = run_ffmpeg(ffmpeg, ["-version"]).stdout.split("\n", 1)[0]
+        version = ffmpeg_version(ffmpeg)
         encoders = run_ffmpeg(ffmpeg, ["-encoders"]).stdout
     except NarratorError as exc:
         return [Check("ffmpeg", False, str(exc))]

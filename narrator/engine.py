@@ -36,6 +36,7 @@ from narrator.errors import DependencyError, SettingsError
 from narrator.espeak import (
     EspeakLocation,
     espeak_version,
+    library_version,
     load_espeak,
     locate_espeak,
     make_steady_overlay,
@@ -82,6 +83,24 @@ class EngineConfig:
     voice: str
     espeak_library: str | None = None
     espeak_data: str | None = None
+
+
+def engine_identity(config: EngineConfig) -> dict[str, str]:
+    """What, besides text and prosody, decides this engine's sound (for cache keys).
+
+    Read without starting an engine, so the parent process stays free of one.
+    """
+    from importlib.metadata import version
+
+    location = locate_espeak(config.espeak_library, config.espeak_data)
+    return {
+        "engine": Pyttsx3Engine.name,
+        "pyttsx3": version("pyttsx3"),
+        "espeak-ng": library_version(location),
+        "espeak-ng origin": location.origin,
+        "voice": config.voice,
+        "sample_rate": str(SAMPLE_RATE),
+    }
 
 
 class SpeechEngine(Protocol):

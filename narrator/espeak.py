@@ -133,6 +133,18 @@ def make_steady_overlay(data: Path, voice: str, into: Path) -> Path:
     return overlay
 
 
+def library_version(location: EspeakLocation) -> str:
+    """espeak-ng's version, read without initialising it (safe before spawning workers)."""
+    try:
+        library = ctypes.CDLL(location.library)
+    except OSError as exc:
+        raise DependencyError(
+            f"cannot load the espeak-ng library {location.library}: {exc}",
+            "reinstall espeak-ng or unset NARRATOR_ESPEAK_LIBRARY",
+        ) from exc
+    return espeak_version(library)[0]
+
+
 def espeak_version(library: ctypes.CDLL) -> tuple[str, str]:
     """Return espeak-ng's version and the data folder it uses (from `espeak_Info`)."""
     info = library.espeak_Info

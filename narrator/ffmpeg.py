@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -50,23 +49,16 @@ def run_ffmpeg(ffmpeg: str, args: Sequence[str]) -> subprocess.CompletedProcess[
     return proc
 
 
-def pipe_to_ffmpeg(ffmpeg: str, args: Sequence[str], chunks: Iterable[bytes]) -> None:
-    """Run ffmpeg reading `chunks` on stdin, streaming them as they are produced."""
+@cache
+def ffmpeg_version(ffmpeg: str) -> str:
+    """The first line of `ffmpeg -version` (part of the cache key of encoded audio)."""
+    return run_ffmpeg(ffmpeg, ["-version"]).stdout.split("\n", 1)[0]
+
+
+def convert(ffmpeg: str, args: Sequence[str], data: bytes) -> bytes:
+    """Run ffmpeg with `data` on stdin and return what it writes to stdout."""
     cmd = [ffmpeg, "-hide_banner", "-loglevel", "error", *args]
-    with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=errors)
-        assert proc.stdin is not None
-        try:
-            for chunk in chunks:
-                proc.stdin.write(chunk)
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass  # ffmpeg exited early; its exit code and stderr say why
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-        code = proc.wait()
-        if code != 0:
-            errors.seek(0)
-            raise _failure(ffmpeg, code, errors.read().decode(errors="replace"))
+    proc = subprocess.run(cmd, input=data, capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise _failure(ffmpeg, proc.returncode, proc.stderr.decode(errors="replace"))
+    return proc.stdout

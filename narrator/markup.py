@@ -31,6 +31,9 @@ from narrator.model import (
 )
 from narrator.sentences import is_speakable, sentence_ends, split_long
 
+MARKUP_REVISION = 1
+"""Bump when `build_script` gives a different script for the same essay (cached scripts)."""
+
 MAX_UTTERANCE_CHARS = 500
 """No segment's text is longer than this; longer sentences are cut into clauses."""
 
@@ -216,6 +219,24 @@ def script_to_json(script: Script) -> dict[str, Any]:
             for chapter in script.chapters
         ],
     }
+
+
+def script_from_json(data: dict[str, Any]) -> Script:
+    """The inverse of `script_to_json`."""
+    return Script(
+        title=data["title"],
+        author=data["author"],
+        chapters=tuple(
+            ScriptChapter(
+                chapter["title"],
+                tuple(
+                    Segment(s["text"], s["pause_ms"], Emphasis(s["emphasis"]))
+                    for s in chapter["segments"]
+                ),
+            )
+            for chapter in data["chapters"]
+        ),
+    )
 
 
 def script_to_text(script: Script) -> str:

@@ -12,6 +12,7 @@ with warnings.catch_warnings():
 
 _EDGE_KEEP_MS = 15  # silence kept at a clip's edges so soft consonants are not clipped
 _SILENCE_DBFS = -50.0
+TRIM_SETTINGS = (_EDGE_KEEP_MS, _SILENCE_DBFS)  # part of the cache key of trimmed clips
 
 
 def clip(pcm: bytes, sample_rate: int) -> AudioSegment:

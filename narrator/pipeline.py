@@ -5,19 +5,28 @@ The pipeline returns results; the CLI renders them.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from narrator import __version__
+from narrator.assemble import CHAPTERS, ChapterSpec, assemble, cached_chapters, chapter_specs
+from narrator.cache import AudioCache, content_key, default_cache_dir
 from narrator.config import Settings, load_settings
+from narrator.engine import SAMPLE_RATE, EngineConfig, Prosody
 from narrator.errors import InputError, OutputError
-from narrator.model import Essay, ProgressCallback, Script, Timeline
+from narrator.ffmpeg import ffmpeg_version, find_ffmpeg
+from narrator.model import Essay, Pauses, ProgressCallback, Script, Timeline
+from narrator.synthesize import SEGMENTS, Utterance, Voice, synthesize, utterance_keys
+from narrator.tag import MAX_CHAPTERS, EpisodeTags, write_tags
+
+SCRIPTS = "scripts"  # cache kind: an essay's marked-up script, as JSON
 
 
 @dataclass(frozen=True)
@@ -38,15 +47,19 @@ class BuildResult:
     author: str | None
     timeline: Timeline
     segments: int
+    reused_segments: int
+    reused_chapters: int
     words: int
     stage_seconds: Mapping[str, float]
 
 
 def prepare(
-    essay_path: Path, flags: Mapping[str, Any], config_file: Path | None = None
+    essay_path: Path,
+    flags: Mapping[str, Any],
+    config_file: Path | None = None,
+    use_cache: bool = True,
 ) -> Prepared:
     """Read and parse the essay, resolve its settings and build its script (no audio)."""
-    from narrator.markup import build_script
     from narrator.parse import parse_essay
     from narrator.source import read_source
 
@@ -57,8 +70,27 @@ def prepare(
         essay = parse_essay(source, title=settings.title)
     if settings.author:
         essay = replace(essay, author=settings.author)
-    script = build_script(essay, settings.pauses)
+    script = _script(essay, settings.pauses, open_cache(settings) if use_cache else None)
     return Prepared(essay_path, source.sha256, essay, script, settings)
+
+
+def _script(essay: Essay, pauses: Pauses, cache: AudioCache | None) -> Script:
+    """The essay's script, from the cache when this essay was marked up before.
+
+    Sentence splitting is the slow part of reading a long essay; the key is the parsed
+    essay itself (so any change to the text or metadata misses) and the pauses.
+    """
+    from narrator.markup import MARKUP_REVISION, build_script, script_from_json, script_to_json
+
+    if cache is None:
+        return build_script(essay, pauses)
+    key = content_key("script", MARKUP_REVISION, __version__, repr(essay), asdict(pauses))
+    cached = cache.get(SCRIPTS, key)
+    if cached is not None:
+        return script_from_json(json.loads(cached))
+    script = build_script(essay, pauses)
+    cache.put(SCRIPTS, key, json.dumps(script_to_json(script), ensure_ascii=False).encode())
+    return script
 
 
 def output_path(essay_path: Path, out: Path | None, settings: Settings) -> Path:
@@ -93,16 +125,59 @@ def atomic_output(target: Path) -> Iterator[Path]:
         temp.unlink(missing_ok=True)
 
 
+def _voice(settings: Settings) -> Voice:
+    return Voice(
+        EngineConfig(settings.voice, settings.espeak_library, settings.espeak_data),
+        Prosody(settings.rate, settings.pitch, settings.volume),
+    )
+
+
+def open_cache(settings: Settings) -> AudioCache:
+    """The audio cache in force: the cache_dir setting, $NARRATOR_CACHE_DIR or the default."""
+    root = Path(settings.cache_dir) if settings.cache_dir else default_cache_dir()
+    return AudioCache(root, settings.cache_max_mb * 1024 * 1024)
+
+
+@dataclass(frozen=True)
+class ChapterPlan:
+    """What a build would do for one chapter: segments to synthesize and to reuse."""
+
+    title: str
+    synthesize: int
+    reuse: int
+
+
+def _specs(prepared: Prepared, ffmpeg: str) -> tuple[dict[Utterance, str], list[ChapterSpec]]:
+    settings = prepared.settings
+    keys = utterance_keys(prepared.script, _voice(settings))
+    return keys, chapter_specs(prepared.script, keys, settings.audio, ffmpeg_version(ffmpeg))
+
+
+def plan(prepared: Prepared, use_cache: bool = True) -> list[ChapterPlan]:
+    """What `build` would synthesize and reuse, per chapter, without doing any of it.
+
+    A chapter whose encoding is cached reuses all its segments; otherwise each segment
+    whose clip is cached is reused.
+    """
+    keys, specs = _specs(prepared, find_ffmpeg(prepared.settings.ffmpeg))
+    cache = open_cache(prepared.settings) if use_cache else None
+    plans = []
+    for spec in specs:
+        if cache is not None and cache.has(CHAPTERS, spec.key):
+            reuse = len(spec.parts)
+        else:
+            reuse = sum(cache is not None and cache.has(SEGMENTS, keys[u]) for u, _ in spec.parts)
+        plans.append(ChapterPlan(spec.title, len(spec.parts) - reuse, reuse))
+    return plans
+
+
 def build(
-    prepared: Prepared, output: Path, progress: ProgressCallback | None = None
+    prepared: Prepared,
+    output: Path,
+    progress: ProgressCallback | None = None,
+    use_cache: bool = True,
 ) -> BuildResult:
     """Synthesize, assemble, encode and tag the episode into `output`."""
-    from narrator.assemble import assemble
-    from narrator.engine import SAMPLE_RATE, EngineConfig, Prosody
-    from narrator.ffmpeg import find_ffmpeg
-    from narrator.synthesize import Voice, synthesize_script
-    from narrator.tag import MAX_CHAPTERS, EpisodeTags, write_tags
-
     settings, script, essay = prepared.settings, prepared.script, prepared.essay
     if len(script.chapters) > MAX_CHAPTERS:
         raise InputError(
@@ -111,18 +186,25 @@ def build(
             "merge some headings",
         )
     ffmpeg = find_ffmpeg(settings.ffmpeg)
-    voice = Voice(
-        EngineConfig(settings.voice, settings.espeak_library, settings.espeak_data),
-        Prosody(settings.rate, settings.pitch, settings.volume),
-    )
+    cache = open_cache(settings) if use_cache else None
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    clips = synthesize_script(script, voice, settings.jobs, progress)
+    keys, specs = _specs(prepared, ffmpeg)
+    cached = cached_chapters(specs, cache)
+    needed = [
+        u for spec, data in zip(specs, cached, strict=True) if data is None for u, _ in spec.parts
+    ]
+    synthesis = synthesize(
+        list(dict.fromkeys(needed)), _voice(settings), keys, settings.jobs, cache, progress
+    )
     seconds["synthesize"] = time.perf_counter() - started
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(output) as temp:
         started = time.perf_counter()
-        timeline = assemble(script, clips, SAMPLE_RATE, settings.audio, temp, ffmpeg, progress)
+        timeline = assemble(
+            specs, cached, synthesis.clips, SAMPLE_RATE, settings.audio, temp, ffmpeg,
+            settings.jobs, cache, progress,
+        )  # fmt: skip
         seconds["assemble and encode"] = time.perf_counter() - started
         started = time.perf_counter()
         tags = EpisodeTags(
@@ -135,13 +217,18 @@ def build(
         )
         write_tags(temp, tags, timeline)
         seconds["tag"] = time.perf_counter() - started
+    if cache is not None:
+        cache.evict()
     segments = [s for chapter in script.chapters for s in chapter.segments]
+    made = synthesis.synthesized
     return BuildResult(
         output=output,
         title=essay.title,
         author=essay.author,
         timeline=timeline,
         segments=len(segments),
+        reused_segments=sum(Utterance(s.text, s.emphasis) not in made for s in segments),
+        reused_chapters=sum(data is not None for data in cached),
         words=sum(len(s.text.split()) for s in segments),
         stage_seconds=seconds,
     )

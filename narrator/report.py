@@ -6,6 +6,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import (
@@ -18,10 +19,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from narrator.cache import CacheInfo
 from narrator.doctor import Check
 from narrator.engine import VoiceInfo
 from narrator.model import ProgressCallback
-from narrator.pipeline import BuildResult
+from narrator.pipeline import BuildResult, ChapterPlan
 
 _PLAIN_EVERY_S = 5.0  # how often to print a progress line when stderr is not a terminal
 
@@ -92,9 +94,34 @@ def render_build(result: BuildResult) -> None:
         if minutes
         else "empty episode"
     )
+    console.print(
+        f"reused {result.reused_segments} of {result.segments} segments"
+        f" and {result.reused_chapters} of {len(result.timeline.chapters)} encoded chapters"
+    )
     stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.stage_seconds.items())
     console.print(f"time: {stages}")
     console.print(f"wrote {result.output}")
+
+
+def render_plan(plans: list[ChapterPlan], target: Path) -> None:
+    """The --dry-run report: per chapter, segments to synthesize and to reuse."""
+    table = Table(title=f"dry run: {target} (nothing written)", title_justify="left")
+    for column in ("#", "chapter", "synthesize", "reuse"):
+        table.add_column(column, justify="left" if column == "chapter" else "right")
+    for number, plan in enumerate(plans, 1):
+        table.add_row(str(number), plan.title, str(plan.synthesize), str(plan.reuse))
+    console = Console()
+    console.print(table)
+    reuse = sum(p.reuse for p in plans)
+    total = reuse + sum(p.synthesize for p in plans)
+    console.print(f"would synthesize {total - reuse} and reuse {reuse} of {total} segments")
+
+
+def render_cache_info(info: CacheInfo) -> None:
+    mb = 1024 * 1024
+    print(f"cache:   {info.path}")
+    print(f"entries: {info.entries}")
+    print(f"size:    {info.size_bytes / mb:.1f} MB of {info.max_bytes / mb:.0f} MB")
 
 
 def render_voices(voices: list[VoiceInfo]) -> None:

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
-from narrator.engine import EngineConfig, Prosody, Pyttsx3Engine, SpeechEngine
+from narrator.cache import AudioCache, content_key
+from narrator.engine import EngineConfig, Prosody, Pyttsx3Engine, SpeechEngine, engine_identity
 from narrator.errors import DependencyError
 from narrator.model import Emphasis, ProgressCallback, Script
-from narrator.pcm import trim_silence
+from narrator.pcm import TRIM_SETTINGS, trim_silence
+
+SEGMENTS = "segments"  # cache kind: trimmed mono PCM of one utterance
 
 _BATCH_CHARS = 1500  # per task: small enough for smooth progress, big enough to amortise
 
@@ -84,29 +88,84 @@ def batches(utterances: list[Utterance]) -> list[list[Utterance]]:
     return [batch for batch in result if batch]
 
 
-def synthesize_script(
-    script: Script, voice: Voice, jobs: int, progress: ProgressCallback | None = None
-) -> dict[Utterance, bytes]:
-    """Synthesize every distinct utterance of the script; returns trimmed PCM per utterance.
-
-    Workers are started with `spawn` and each makes its own engine. The engine's output
-    depends only on the text and prosody (engine.py undoes the state espeak-ng carries
-    between utterances), so which worker speaks what, and in which order, changes nothing.
-    """
-    unique = list(
+def utterances(script: Script) -> list[Utterance]:
+    """The script's distinct utterances, in order of first appearance."""
+    return list(
         dict.fromkeys(
             Utterance(s.text, s.emphasis) for chapter in script.chapters for s in chapter.segments
         )
     )
-    total = sum(len(u.text) for u in unique)
-    done = 0
+
+
+def utterance_keys(script: Script, voice: Voice) -> dict[Utterance, str]:
+    """The cache key of each utterance: everything that changes its sound, never its place."""
+    identity = engine_identity(voice.engine)
+    return {
+        u: content_key(
+            "segment",
+            identity,
+            TRIM_SETTINGS,
+            u.text,
+            asdict(prosody_for(voice.prosody, u.emphasis)),
+        )
+        for u in utterances(script)
+    }
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """Trimmed PCM per utterance, and which utterances had to be synthesized."""
+
+    clips: dict[Utterance, bytes]
+    synthesized: frozenset[Utterance]
+
+
+def synthesize(
+    needed: Sequence[Utterance],
+    voice: Voice,
+    keys: Mapping[Utterance, str],
+    jobs: int,
+    cache: AudioCache | None = None,
+    progress: ProgressCallback | None = None,
+) -> Synthesis:
+    """The clips of `needed`: from the cache, else synthesized (and then stored).
+
+    Workers are started with `spawn` and each makes its own engine. The engine's output
+    depends only on the text and prosody (engine.py undoes the state espeak-ng carries
+    between utterances), so which worker speaks what, and in which order, changes nothing,
+    and a clip from the cache is the clip a clean build would make.
+    """
     clips: dict[Utterance, bytes] = {}
+    if cache is not None:
+        for utterance in needed:
+            cached = cache.get(SEGMENTS, keys[utterance])
+            if cached is not None:
+                clips[utterance] = cached
+    missing = [u for u in needed if u not in clips]
+    total = sum(len(u.text) for u in missing)
+    done = 0
+    if missing:
+        for batch, pcm in _run_pool(voice, missing, jobs):
+            for utterance, clip in zip(batch, pcm, strict=True):
+                clips[utterance] = clip
+                if cache is not None:
+                    cache.put(SEGMENTS, keys[utterance], clip)
+            done += sum(len(u.text) for u in batch)
+            if progress:
+                progress("synthesizing", done, total)
+    return Synthesis(clips, frozenset(missing))
+
+
+def _run_pool(
+    voice: Voice, missing: list[Utterance], jobs: int
+) -> Iterator[tuple[list[Utterance], list[bytes]]]:
+    """Yield (batch, clips) as workers finish them."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
         max_workers=max(1, jobs), mp_context=context, initializer=_init_worker
     ) as pool:
         pending: dict[Future[list[bytes]], list[Utterance]] = {
-            pool.submit(_synthesize_batch, voice, batch): batch for batch in batches(unique)
+            pool.submit(_synthesize_batch, voice, batch): batch for batch in batches(missing)
         }
         try:
             while pending:
@@ -114,16 +173,12 @@ def synthesize_script(
                 for future in finished:
                     batch = pending.pop(future)
                     try:
-                        clips.update(zip(batch, future.result(), strict=True))
+                        yield batch, future.result()
                     except BrokenProcessPool as exc:
                         raise DependencyError(
                             "a speech worker process died", "run `narrator doctor`"
                         ) from exc
-                    done += sum(len(u.text) for u in batch)
-                    if progress:
-                        progress("synthesizing", done, total)
         except BaseException:
             for future in pending:
                 future.cancel()
             raise
-    return clips

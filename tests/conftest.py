@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,23 @@ class Run:
     code: int
     stdout: str
     stderr: str
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Never touch the user's cache: the whole run shares one in a temporary folder."""
+    root = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NARRATOR_CACHE_DIR", str(root))
+        yield root
+
+
+@pytest.fixture
+def fresh_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty cache for one test (through the real setting)."""
+    root = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("NARRATOR_CACHE_DIR", str(root))
+    return root
 
 
 @pytest.fixture

@@ -79,11 +79,13 @@ def test_engine_in_parent_does_not_hang_the_worker_pool(tmp_path) -> None:
         """
         from narrator.engine import EngineConfig, Prosody, Pyttsx3Engine
         from narrator.model import Script, ScriptChapter, Segment
-        from narrator.synthesize import Voice, synthesize_script
+        from narrator.synthesize import Voice, synthesize, utterance_keys, utterances
         Pyttsx3Engine(EngineConfig(voice="gmw/en-us")).synthesize("parent", Prosody())
         script = Script("t", None, (ScriptChapter("c", tuple(
             Segment(f"Sentence number {i}.", 500) for i in range(6))),))
-        clips = synthesize_script(script, Voice(EngineConfig("gmw/en-us"), Prosody()), jobs=2)
+        voice = Voice(EngineConfig("gmw/en-us"), Prosody())
+        keys = utterance_keys(script, voice)
+        clips = synthesize(utterances(script), voice, keys, jobs=2).clips
         assert len(clips) == 6 and all(clips.values())
         print("ok")
         """
