@@ -22,6 +22,7 @@ from narrator.errors import NarratorError
 
 if TYPE_CHECKING:
     from narrator.cache import AudioCache
+    from narrator.pipeline import Prepared
 
 EXIT_INTERRUPTED = 130
 
@@ -84,27 +85,33 @@ ConfigOpt = Annotated[
 ]
 
 
+OutputOpt = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option("-o", "--output", help="Output MP3 file or folder (default: audio/NAME.mp3)."),
+]
+VoiceOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--voice", help="espeak-ng voice id (see `narrator voices`)."),
+]
+RateOpt = Annotated[
+    Optional[int],  # noqa: UP045
+    typer.Option("--rate", help="Speaking rate in words per minute (default 165)."),
+]
+JobsOpt = Annotated[
+    Optional[int],  # noqa: UP045
+    typer.Option("-j", "--jobs", help="Worker processes (default: the CPU count)."),
+]
+
+
 @app.command()
 def build(
     essay: EssayArg,
-    output: Annotated[
-        Optional[Path],  # noqa: UP045
-        typer.Option("-o", "--output", help="Output MP3 file or folder (default: audio/NAME.mp3)."),
-    ] = None,
+    output: OutputOpt = None,
     title: TitleOpt = None,
     author: AuthorOpt = None,
-    voice: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option("--voice", help="espeak-ng voice id (see `narrator voices`)."),
-    ] = None,
-    rate: Annotated[
-        Optional[int],  # noqa: UP045
-        typer.Option("--rate", help="Speaking rate in words per minute (default 165)."),
-    ] = None,
-    jobs: Annotated[
-        Optional[int],  # noqa: UP045
-        typer.Option("-j", "--jobs", help="Worker processes (default: the CPU count)."),
-    ] = None,
+    voice: VoiceOpt = None,
+    rate: RateOpt = None,
+    jobs: JobsOpt = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress or summary.")] = False,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Neither reuse nor store cached audio.")
@@ -121,7 +128,8 @@ def build(
 
     flags = {"title": title, "author": author, "voice": voice, "rate": rate, "jobs": jobs}
     with _errors_to_exit_codes():
-        prepared = pipeline.prepare(essay, flags, config, use_cache=not no_cache)
+        # a dry run reads the cache but writes nothing, not even the script
+        prepared = pipeline.prepare(essay, flags, config, use_cache=not (no_cache or dry_run))
         target = pipeline.output_path(essay, output, prepared.settings)
         if dry_run:
             render_plan(pipeline.plan(prepared, use_cache=not no_cache), target)
@@ -190,6 +198,62 @@ def doctor() -> None:
         render_checks(checks)
         if not all(check.ok for check in checks):
             raise typer.Exit(3)
+
+
+@app.command()
+def watch(
+    essay: EssayArg,
+    output: OutputOpt = None,
+    title: TitleOpt = None,
+    author: AuthorOpt = None,
+    voice: VoiceOpt = None,
+    rate: RateOpt = None,
+    jobs: JobsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Build ESSAY, then rebuild it whenever it or its narrator.toml is saved (Ctrl-C stops)."""
+    from narrator import pipeline
+    from narrator.config import find_config
+    from narrator.watch import changed_chapters
+    from narrator.watch import watch as watch_files
+
+    flags = {"title": title, "author": author, "voice": voice, "rate": rate, "jobs": jobs}
+    previous: Prepared | None = None
+
+    def files() -> list[Path]:
+        found = config or find_config(essay)
+        return [essay] if found is None else [essay, found]
+
+    def rebuild(changed: list[str]) -> None:
+        nonlocal previous
+        if changed:
+            print(f"changed: {', '.join(changed)}", flush=True)
+        try:
+            prepared = pipeline.prepare(essay, flags, config)
+            if previous is not None:
+                chapters = changed_chapters(previous.script, prepared.script)
+                print(
+                    f"chapters changed: {', '.join(chapters) or 'none (same script)'}", flush=True
+                )
+            previous = prepared
+            target = pipeline.output_path(essay, output, prepared.settings)
+            result = pipeline.build(prepared, target)
+        except NarratorError as exc:
+            _say_error(f"{exc} (still watching)")
+            return
+        seconds = sum(result.stage_seconds.values())
+        print(
+            f"built {result.output} in {seconds:.1f} s: reused {result.reused_segments}"
+            f" of {result.segments} segments; watching {essay} (Ctrl-C stops)",
+            flush=True,
+        )
+
+    with _errors_to_exit_codes():
+        rebuild([])
+        try:
+            watch_files(files, rebuild)
+        except KeyboardInterrupt:
+            print("stopped watching", flush=True)
 
 
 cache_app = typer.Typer(help="Inspect or empty the audio cache.", no_args_is_help=True)
