@@ -21,7 +21,7 @@ from narrator.ffmpeg import convert
 from narrator.model import AudioFormat, ChapterMark, ProgressCallback, Script, Timeline
 from narrator.mp3frames import count_frames, info_frame, samples_per_frame
 from narrator.pcm import clip, join, silence
-from narrator.synthesize import Utterance
+from narrator.synthesize import Utterance, utterance_of
 
 CHAPTERS = "chapters"  # cache kind: one chapter's MP3 frames
 _CHAPTER_LEAD_MS = 700  # silence a chapter opens with, taken from the pause before it
@@ -62,7 +62,7 @@ def chapter_specs(
         next_lead = leads[index + 1] if index + 1 < len(leads) else 0
         parts = tuple(
             (
-                Utterance(segment.text, segment.emphasis),
+                utterance_of(segment),
                 segment.pause_ms - (next_lead if position == len(chapter.segments) - 1 else 0),
             )
             for position, segment in enumerate(chapter.segments)
@@ -82,8 +82,8 @@ def chapter_specs(
 def chapter_pcm(spec: ChapterSpec, clips: Mapping[Utterance, bytes], sample_rate: int) -> bytes:
     """The chapter's mono PCM: opening silence, then each clip and the pause after it."""
     parts = [silence(spec.lead_ms, sample_rate)] if spec.lead_ms else []
-    for utterance, pause in spec.parts:
-        parts.append(clip(clips[utterance], sample_rate))
+    for spoken, pause in spec.parts:
+        parts.append(clip(clips[spoken], sample_rate))
         if pause > 0:
             parts.append(silence(pause, sample_rate))
     return join(parts).raw_data

@@ -129,7 +129,8 @@ class AudioCache:
         return removed
 
     def clear(self) -> int:
-        """Remove every entry; returns how many there were."""
-        count = len(self._entries())
-        shutil.rmtree(self._base, ignore_errors=True)
+        """Remove every entry, of this schema and older ones; returns how many there were."""
+        count = sum(1 for path in self.root.glob("v*/*/*/*") if not path.name.startswith("."))
+        for folder in self.root.glob("v*"):
+            shutil.rmtree(folder, ignore_errors=True)
         return count

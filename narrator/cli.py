@@ -95,7 +95,7 @@ VoiceOpt = Annotated[
 ]
 RateOpt = Annotated[
     Optional[int],  # noqa: UP045
-    typer.Option("--rate", help="Speaking rate in words per minute (default 165)."),
+    typer.Option("--rate", help="Speaking rate (default 155: about 160 spoken words a minute)."),
 ]
 JobsOpt = Annotated[
     Optional[int],  # noqa: UP045
@@ -201,6 +201,26 @@ def doctor() -> None:
 
 
 @app.command()
+def say(
+    text: Annotated[str, typer.Argument(help="A word or sentence to hear.")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Where to write it: .wav or .mp3.")
+    ] = Path("say.wav"),
+    voice: VoiceOpt = None,
+    rate: RateOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Speak TEXT to a short audio file, as a build would, to audition a pronunciation."""
+    from narrator import pipeline
+    from narrator.config import load_settings
+
+    with _errors_to_exit_codes():
+        settings = load_settings(Path.cwd() / "say", {}, {"voice": voice, "rate": rate}, config)
+        spoken = pipeline.say(text, settings, output)
+        print(f"said {spoken!r} into {output}")
+
+
+@app.command()
 def watch(
     essay: EssayArg,
     output: OutputOpt = None,
@@ -249,8 +269,8 @@ def watch(
         )
 
     with _errors_to_exit_codes():
-        rebuild([])
         try:
+            rebuild([])
             watch_files(files, rebuild)
         except KeyboardInterrupt:
             print("stopped watching", flush=True)
@@ -268,8 +288,14 @@ def _cache(config: Path | None) -> AudioCache:
     return open_cache(load_settings(Path.cwd() / "essay", {}, {}, config))
 
 
+CacheConfigOpt = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option("--config", help="Settings file (default: narrator.toml in this folder)."),
+]
+
+
 @cache_app.command("info")
-def cache_info(config: ConfigOpt = None) -> None:
+def cache_info(config: CacheConfigOpt = None) -> None:
     """Show where the cache is, how many entries it holds and how big it is."""
     from narrator.report import render_cache_info
 
@@ -278,7 +304,7 @@ def cache_info(config: ConfigOpt = None) -> None:
 
 
 @cache_app.command("clear")
-def cache_clear(config: ConfigOpt = None) -> None:
+def cache_clear(config: CacheConfigOpt = None) -> None:
     """Delete every cached clip and chapter (the next build synthesizes everything)."""
     with _errors_to_exit_codes():
         cache = _cache(config)

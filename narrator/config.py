@@ -11,6 +11,7 @@ from typing import Any
 
 from narrator.errors import SettingsError
 from narrator.model import AudioFormat, Pauses
+from narrator.reading import Lexicon, Reading
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -19,7 +20,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 CONFIG_NAME = "narrator.toml"
 DEFAULT_VOICE = "gmw/en-us"
-DEFAULT_RATE = 165  # espeak-ng words per minute; with narrator's pauses about 150 wpm overall
+DEFAULT_RATE = 155  # espeak-ng setting: about 160 words a minute of speech, 140 with pauses
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,16 @@ class Settings:
     espeak_data: str | None = None
     cache_dir: str | None = None
     cache_max_mb: int = 2048
+    lexicon: Lexicon = ()
+    date_order: str = "mdy"
+    read_urls: bool = True
+
+    @property
+    def reading(self) -> Reading:
+        return Reading(self.lexicon, self.date_order, self.read_urls)
 
 
-_KINDS = {int: "a whole number", float: "a number", str: "a string"}
+_KINDS = {int: "a whole number", float: "a number", str: "a string", bool: "true or false"}
 # key -> (lowest, highest) for the numeric checks
 _RANGES: dict[str, tuple[float, float]] = {
     "rate": (80, 450),
@@ -55,14 +63,15 @@ _RANGES: dict[str, tuple[float, float]] = {
     "channels": (1, 2),
     "cache_max_mb": (1, 10_000_000),
 }
-# MP3 allows only these; anything else would fail deep in ffmpeg or be silently rounded
-_CHOICES: dict[str, tuple[int, ...]] = {
+# MP3 allows only these rates (others fail deep in ffmpeg or are silently rounded)
+_CHOICES: dict[str, tuple[int | str, ...]] = {
     "sample_rate": (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000),
     "bitrate_kbps": (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    "date_order": ("mdy", "dmy"),
 }
 # Settings that name programs or places: an essay's front matter may not set them
 _LOCAL_ONLY = {"ffmpeg", "espeak_library", "espeak_data", "output_dir", "cache_dir", "cache_max_mb"}
-_TOP_KEYS = {f.name for f in fields(Settings)} - {"pauses", "audio"}
+_TOP_KEYS = {f.name for f in fields(Settings)} - {"pauses", "audio", "lexicon"}
 _PAUSE_KEYS = {f.name for f in fields(Pauses)}
 _AUDIO_KEYS = {f.name for f in fields(AudioFormat)}
 _SECTIONS = {"pauses": _PAUSE_KEYS, "audio": _AUDIO_KEYS}
@@ -87,20 +96,20 @@ def read_config(path: Path) -> dict[str, Any]:
 def _check(key: str, value: Any, where: str, expected: type) -> Any:
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    if not isinstance(value, expected) or isinstance(value, bool):
+    if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
         raise SettingsError(
             f"{where}: {key} must be {_KINDS[expected]}, not {value!r}",
             "see Configuration in README.md",
         )
     if key in _CHOICES and value not in _CHOICES[key]:
         raise SettingsError(
-            f"{where}: {key} = {value} is not allowed for MP3",
+            f"{where}: {key} = {value!r} is not allowed",
             f"use one of {', '.join(map(str, _CHOICES[key]))}",
         )
     low_high = _RANGES.get(key)
     if key.endswith("_ms"):
         low_high = (0, 60000)
-    if low_high and not low_high[0] <= value <= low_high[1]:
+    if low_high and expected is not bool and not low_high[0] <= value <= low_high[1]:
         raise SettingsError(
             f"{where}: {key} = {value} is out of range",
             f"use a value from {low_high[0]} to {low_high[1]}",
@@ -109,7 +118,7 @@ def _check(key: str, value: Any, where: str, expected: type) -> Any:
 
 
 def _types(cls: type) -> dict[str, type]:
-    hints = {"str | None": str, "str": str, "int": int, "float": float}
+    hints = {"str | None": str, "str": str, "int": int, "float": float, "bool": bool}
     return {f.name: hints.get(str(f.type), str) for f in fields(cls)}
 
 
@@ -120,7 +129,9 @@ def _apply(base: Settings, values: Mapping[str, Any], where: str, strict: bool) 
     top = _types(Settings)
     changes: dict[str, Any] = {}
     for key, value in values.items():
-        if key in _SECTIONS:
+        if key == "lexicon":
+            changes[key] = _lexicon(base.lexicon, value, where)
+        elif key in _SECTIONS:
             if not isinstance(value, Mapping):
                 raise SettingsError(f"{where}: {key} must be a table", "see README.md")
             section = base.pauses if key == "pauses" else base.audio
@@ -141,9 +152,22 @@ def _apply(base: Settings, values: Mapping[str, Any], where: str, strict: bool) 
         elif strict:
             raise SettingsError(
                 f"{where}: unknown setting {key!r}",
-                f"known: {', '.join(sorted(_TOP_KEYS | set(_SECTIONS)))}",
+                f"known: {', '.join(sorted(_TOP_KEYS | set(_SECTIONS) | {'lexicon'}))}",
             )
     return replace(base, **changes)
+
+
+def _lexicon(base: Lexicon, table: Any, where: str) -> Lexicon:
+    """`base` with the entries of a `[lexicon]` table (word = "respelling") laid over it."""
+    if not isinstance(table, Mapping) or not all(
+        isinstance(word, str) and word.strip() and isinstance(said, str)
+        for word, said in table.items()
+    ):
+        raise SettingsError(
+            f"{where}: lexicon must map words to respellings",
+            'write it as a table of strings: [lexicon] then "Shue" = "Shoo"',
+        )
+    return tuple(sorted({**dict(base), **table}.items()))
 
 
 def load_settings(

@@ -44,6 +44,7 @@ from narrator.espeak import (
     system_data_dir,
 )
 
+ENGINE_REVISION = 1  # bump when a change here changes the audio for the same input
 MAX_ENGINE_CHARS = 500
 SAMPLE_RATE = 22050  # pyttsx3's espeak driver writes WAV at this rate, hard-coded
 _PROBE = "a"  # an utterance that reveals espeak-ng's carried state without changing it
@@ -95,6 +96,9 @@ def engine_identity(config: EngineConfig) -> dict[str, str]:
     location = locate_espeak(config.espeak_library, config.espeak_data)
     return {
         "engine": Pyttsx3Engine.name,
+        "revision": str(ENGINE_REVISION),
+        # without a data folder to build it in, there is no flutter-free voice
+        "steady": str((location.data or system_data_dir()) is not None),
         "pyttsx3": version("pyttsx3"),
         "espeak-ng": library_version(location),
         "espeak-ng origin": location.origin,

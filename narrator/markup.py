@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -28,19 +28,25 @@ from narrator.model import (
     ScriptChapter,
     Segment,
     Span,
+    Style,
 )
-from narrator.sentences import is_speakable, sentence_ends, split_long
+from narrator.sentences import (
+    is_speakable,
+    pacing_cuts,
+    sentence_ends,
+    split_long,
+    strip_edge_dashes,
+)
 
-MARKUP_REVISION = 1
-"""Bump when `build_script` gives a different script for the same essay (cached scripts)."""
+MARKUP_REVISION = 2
+"""Bump when `build_script` (or normalize.py) gives a different script for the same essay:
+scripts are cached under it."""
 
 MAX_UTTERANCE_CHARS = 500
 """No segment's text is longer than this; longer sentences are cut into clauses."""
 
 _TARGET_CHARS = 300
 """Clause pieces are packed up to about this length, well under the limit."""
-
-_RANK = {Emphasis.NONE: 0, Emphasis.MODERATE: 1, Emphasis.STRONG: 2}
 
 _WHITESPACE = re.compile(r"\s")
 
@@ -75,25 +81,35 @@ class _Piece:
     text: str
     emphasis: Emphasis
     cut: _Cut
+    style: Style = Style.BODY
 
 
-def build_script(essay: Essay, pauses: Pauses = Pauses()) -> Script:  # noqa: B008 (frozen)
-    """The spoken script of `essay`, paced by `pauses`; chapters with nothing to say are dropped."""
+_STYLES = {BlockKind.HEADING: Style.HEADING, BlockKind.QUOTE: Style.QUOTE}
+
+
+def build_script(
+    essay: Essay,
+    pauses: Pauses = Pauses(),  # noqa: B008 (frozen)
+    read: Callable[[str], str] = str,
+) -> Script:
+    """The spoken script of `essay`, paced by `pauses`; chapters with nothing to say are
+    dropped. `read` turns each piece of written text into what is said (normalization
+    and the pronunciation lexicon, see reading.py); by default text is said as written."""
     spoken = [
         (chapter.title, pieces)
         for chapter in essay.chapters
-        if (pieces := _chapter_pieces(chapter, pauses))
+        if (pieces := _chapter_pieces(chapter, pauses, read))
     ]
     chapters = []
     for number, (title, pieces) in enumerate(spoken, start=1):
         end = pauses.paragraph_ms if number == len(spoken) else pauses.chapter_ms
         pieces[-1] = replace(pieces[-1], cut=replace(pieces[-1].cut, natural=end))
-        segments = tuple(Segment(p.text, p.cut.pause_ms, p.emphasis) for p in pieces)
+        segments = tuple(Segment(p.text, p.cut.pause_ms, p.emphasis, p.style) for p in pieces)
         chapters.append(ScriptChapter(title=title, segments=segments))
     return Script(title=essay.title, author=essay.author, chapters=tuple(chapters))
 
 
-def _chapter_pieces(chapter: Chapter, pauses: Pauses) -> list[_Piece]:
+def _chapter_pieces(chapter: Chapter, pauses: Pauses, read: Callable[[str], str]) -> list[_Piece]:
     """The chapter's speakable pieces, with the pauses of dropped pieces folded in.
 
     Unspeakable pieces before the first speakable one have nothing to pause after; the
@@ -104,7 +120,8 @@ def _chapter_pieces(chapter: Chapter, pauses: Pauses) -> list[_Piece]:
         blocks = (Block(BlockKind.HEADING, (Span(chapter.title),)), *blocks)
     kept: list[_Piece] = []
     for block in blocks:
-        for piece in _block_pieces(block, pauses):
+        for written in _block_pieces(block, pauses):
+            piece = replace(written, text=" ".join(read(written.text).split()))
             if is_speakable(piece.text):
                 kept.append(piece)
             elif kept:
@@ -130,12 +147,12 @@ def _absorb(kept: _Piece, dropped: _Piece) -> _Piece:
 def _block_pieces(block: Block, pauses: Pauses) -> Iterator[_Piece]:
     """The pieces of one block, in order, including empty and unspeakable ones.
 
-    A heading is spoken at least moderately emphasised and is not cut into sentences;
-    other blocks are cut at every sentence end.
+    A heading is spoken in the heading style and is not cut; other blocks are cut at
+    every sentence end and paced at dashes, colons, semicolons, parentheses and ellipses.
     """
     heading = block.kind is BlockKind.HEADING
-    floor = Emphasis.MODERATE if heading else Emphasis.NONE
-    text, runs, breaks = _flatten(block.inlines, floor)
+    style = _STYLES.get(block.kind, Style.BODY)
+    text, runs, breaks = _flatten(block.inlines)
     cuts: dict[int, _Cut] = {}
 
     def cut_at(position: int, cut: _Cut) -> None:
@@ -144,6 +161,8 @@ def _block_pieces(block: Block, pauses: Pauses) -> Iterator[_Piece]:
     if not heading:
         for end in sentence_ends(text):
             cut_at(end, _Cut(pauses.sentence_ms))
+        for position, ellipsis in pacing_cuts(text):
+            cut_at(position, _Cut(pauses.ellipsis_ms if ellipsis else pauses.clause_ms))
     for start, _ in runs[1:]:
         cut_at(_past_closers(text, start), _Cut(0))
     for position, ms in breaks:
@@ -156,10 +175,10 @@ def _block_pieces(block: Block, pauses: Pauses) -> Iterator[_Piece]:
     previous = 0
     for position in sorted(cuts):
         raw = text[previous:position]
-        spoken = " ".join(raw.split())
+        spoken = strip_edge_dashes(" ".join(raw.split()))
         first = previous + len(raw) - len(raw.lstrip())
-        emphasis = runs[bisect_right(starts, first) - 1][1] if runs else floor
-        yield from _clauses(_Piece(spoken, emphasis, cuts[position]), pauses)
+        emphasis = runs[bisect_right(starts, first) - 1][1] if runs else Emphasis.NONE
+        yield from _clauses(_Piece(spoken, emphasis, cuts[position], style), pauses)
         previous = position
 
 
@@ -170,12 +189,12 @@ def _clauses(piece: _Piece, pauses: Pauses) -> Iterator[_Piece]:
         return
     *inner, last = split_long(piece.text, MAX_UTTERANCE_CHARS, _TARGET_CHARS)
     for text in inner:
-        yield _Piece(text, piece.emphasis, _Cut(pauses.clause_ms))
+        yield _Piece(text, piece.emphasis, _Cut(pauses.clause_ms), piece.style)
     yield replace(piece, text=last)
 
 
 def _flatten(
-    inlines: tuple[Inline, ...], floor: Emphasis
+    inlines: tuple[Inline, ...],
 ) -> tuple[str, list[tuple[int, Emphasis]], list[tuple[int, int]]]:
     """A block's text (every whitespace character made a space, so offsets are kept),
     where each emphasis run starts, and where each break falls."""
@@ -187,7 +206,7 @@ def _flatten(
         if isinstance(inline, Break):
             breaks.append((length, inline.ms))
             continue
-        emphasis = max(inline.emphasis, floor, key=_RANK.__getitem__)
+        emphasis = inline.emphasis
         if inline.text and (not runs or runs[-1][1] is not emphasis):
             runs.append((length, emphasis))
         parts.append(_WHITESPACE.sub(" ", inline.text))
@@ -212,7 +231,12 @@ def script_to_json(script: Script) -> dict[str, Any]:
             {
                 "title": chapter.title,
                 "segments": [
-                    {"text": s.text, "pause_ms": s.pause_ms, "emphasis": s.emphasis.value}
+                    {
+                        "text": s.text,
+                        "pause_ms": s.pause_ms,
+                        "emphasis": s.emphasis.value,
+                        "style": s.style.value,
+                    }
                     for s in chapter.segments
                 ],
             }
@@ -230,7 +254,7 @@ def script_from_json(data: dict[str, Any]) -> Script:
             ScriptChapter(
                 chapter["title"],
                 tuple(
-                    Segment(s["text"], s["pause_ms"], Emphasis(s["emphasis"]))
+                    Segment(s["text"], s["pause_ms"], Emphasis(s["emphasis"]), Style(s["style"]))
                     for s in chapter["segments"]
                 ),
             )
@@ -242,7 +266,8 @@ def script_from_json(data: dict[str, Any]) -> Script:
 def script_to_text(script: Script) -> str:
     """A compact plain rendering for people: a header line per chapter, a line per segment.
 
-    Segment lines read `  [strong] text  ‖ 500 ms`; unemphasised text has no tag.
+    Segment lines read `  [strong] text  ‖ 500 ms`, the tag naming the style (unless
+    body text) and the emphasis (unless none); plain body text has no tag.
     """
     lines = [script.title]
     if script.author:
@@ -250,6 +275,10 @@ def script_to_text(script: Script) -> str:
     for number, chapter in enumerate(script.chapters, start=1):
         lines += ["", f"{number}. {chapter.title}"]
         for segment in chapter.segments:
-            tag = "" if segment.emphasis is Emphasis.NONE else f"[{segment.emphasis.value}] "
+            marks = [
+                *([segment.style.value] if segment.style is not Style.BODY else []),
+                *([segment.emphasis.value] if segment.emphasis is not Emphasis.NONE else []),
+            ]
+            tag = f"[{', '.join(marks)}] " if marks else ""
             lines.append(f"  {tag}{segment.text}  ‖ {segment.pause_ms} ms")
     return "\n".join(lines)

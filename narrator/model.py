@@ -26,6 +26,14 @@ class Emphasis(str, Enum):
     STRONG = "strong"
 
 
+class Style(str, Enum):
+    """How a segment is voiced: headings and quotations have prosody of their own."""
+
+    BODY = "body"
+    HEADING = "heading"
+    QUOTE = "quote"
+
+
 class BlockKind(str, Enum):
     """What kind of block of prose a `Block` came from; markup paces each differently."""
 
@@ -118,6 +126,7 @@ class Segment:
     text: str
     pause_ms: int
     emphasis: Emphasis = Emphasis.NONE
+    style: Style = Style.BODY
 
 
 @dataclass(frozen=True)
@@ -143,7 +152,8 @@ class Pauses:
     paragraph_ms: int = 900
     heading_ms: int = 1000
     chapter_ms: int = 2000
-    clause_ms: int = 250
+    clause_ms: int = 250  # at a dash, colon, semicolon or parenthesis, and in long sentences
+    ellipsis_ms: int = 450  # at an ellipsis inside a sentence
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,14 @@ def count_frames(data: bytes) -> int:
     while at < len(data):
         header = int.from_bytes(data[at : at + 4], "big")
         version = (header >> 19) & 3
-        if len(data) - at < 4 or header >> 21 != 0x7FF or version == 1 or (header >> 17) & 3 != 1:
+        if (
+            len(data) - at < 4
+            or header >> 21 != 0x7FF
+            or version == 1
+            or (header >> 17) & 3 != 1
+            or (header >> 12) & 15 in (0, 15)
+            or (header >> 10) & 3 == 3
+        ):
             raise DependencyError(f"the encoder wrote something that is not an MP3 frame at {at}")
         at += _frame_length(header)
         frames += 1

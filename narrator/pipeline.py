@@ -22,8 +22,8 @@ from narrator.config import Settings, load_settings
 from narrator.engine import SAMPLE_RATE, EngineConfig, Prosody
 from narrator.errors import InputError, OutputError
 from narrator.ffmpeg import ffmpeg_version, find_ffmpeg
-from narrator.model import Essay, Pauses, ProgressCallback, Script, Timeline
-from narrator.synthesize import SEGMENTS, Utterance, Voice, synthesize, utterance_keys
+from narrator.model import Essay, ProgressCallback, Script, Timeline
+from narrator.synthesize import SEGMENTS, Utterance, Voice, synthesize, utterance_keys, utterance_of
 from narrator.tag import MAX_CHAPTERS, EpisodeTags, write_tags
 
 SCRIPTS = "scripts"  # cache kind: an essay's marked-up script, as JSON
@@ -70,25 +70,32 @@ def prepare(
         essay = parse_essay(source, title=settings.title)
     if settings.author:
         essay = replace(essay, author=settings.author)
-    script = _script(essay, settings.pauses, open_cache(settings) if use_cache else None)
+    script = _script(essay, settings, open_cache(settings) if use_cache else None)
     return Prepared(essay_path, source.sha256, essay, script, settings)
 
 
-def _script(essay: Essay, pauses: Pauses, cache: AudioCache | None) -> Script:
+def _script(essay: Essay, settings: Settings, cache: AudioCache | None) -> Script:
     """The essay's script, from the cache when this essay was marked up before.
 
     Sentence splitting is the slow part of reading a long essay; the key is the parsed
-    essay itself (so any change to the text or metadata misses) and the pauses.
+    essay itself (so any change to the text or metadata misses), the pauses and how text
+    is read (lexicon, date order, URLs).
     """
     from narrator.markup import MARKUP_REVISION, build_script, script_from_json, script_to_json
 
+    pauses, reading = settings.pauses, settings.reading
     if cache is None:
-        return build_script(essay, pauses)
-    key = content_key("script", MARKUP_REVISION, __version__, repr(essay), asdict(pauses))
+        return build_script(essay, pauses, reading)
+    key = content_key(
+        "script", MARKUP_REVISION, __version__, repr(essay), asdict(pauses), repr(reading)
+    )
     cached = cache.get(SCRIPTS, key)
     if cached is not None:
-        return script_from_json(json.loads(cached))
-    script = build_script(essay, pauses)
+        try:
+            return script_from_json(json.loads(cached))
+        except (ValueError, KeyError, TypeError):
+            pass  # written by another version of narrator: make it again
+    script = build_script(essay, pauses, reading)
     cache.put(SCRIPTS, key, json.dumps(script_to_json(script), ensure_ascii=False).encode())
     return script
 
@@ -227,8 +234,44 @@ def build(
         author=essay.author,
         timeline=timeline,
         segments=len(segments),
-        reused_segments=sum(Utterance(s.text, s.emphasis) not in made for s in segments),
+        reused_segments=sum(utterance_of(s) not in made for s in segments),
         reused_chapters=sum(data is not None for data in cached),
         words=sum(len(s.text.split()) for s in segments),
         stage_seconds=seconds,
     )
+
+
+def say(text: str, settings: Settings, out: Path) -> str:
+    """Speak `text` as a build would (lexicon, normalization, voice) into `out`: a WAV
+    file, or an MP3 when `out` ends in .mp3. Returns the text as spoken."""
+    import wave
+
+    from narrator.engine import Pyttsx3Engine
+    from narrator.ffmpeg import convert
+    from narrator.pcm import trim_silence
+
+    if out.suffix.lower() not in (".wav", ".mp3"):
+        raise OutputError(f"cannot write {out.name}: not .wav or .mp3", "use -o NAME.wav")
+    if not out.parent.is_dir():
+        raise OutputError(f"output folder {out.parent} does not exist", "create it first")
+    spoken = " ".join(settings.reading(text).split())
+    if not spoken:
+        raise InputError("there is nothing to say", 'pass some text: narrator say "Shue"')
+    voice = _voice(settings)
+    engine = Pyttsx3Engine(voice.engine)
+    pcm = trim_silence(engine.synthesize(spoken, voice.prosody).pcm, SAMPLE_RATE)
+    with atomic_output(out) as temp:
+        if out.suffix.lower() == ".mp3":
+            fmt = settings.audio
+            args = [
+                "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", "pipe:0",
+                "-ar", str(fmt.sample_rate), "-b:a", f"{fmt.bitrate_kbps}k", "-f", "mp3", "pipe:1",
+            ]  # fmt: skip
+            temp.write_bytes(convert(find_ffmpeg(settings.ffmpeg), args, pcm))
+        else:
+            with wave.open(str(temp), "wb") as wav:
+                wav.setnchannels(1)
+                wav.setsampwidth(2)
+                wav.setframerate(SAMPLE_RATE)
+                wav.writeframes(pcm)
+    return spoken

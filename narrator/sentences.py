@@ -21,6 +21,14 @@ _CLAUSE_CUTS = (
     re.compile(r"\s+"),
 )
 
+# Where a reader pauses inside a sentence: after a dash, a colon or semicolon, around a
+# parenthesis, and at an ellipsis that does not end the sentence. (group "e": ellipsis)
+_PACING = re.compile(
+    r"(?:\u2014|\s[\u2013-]{1,2}(?=\s)|[;:](?=\s)|\)(?=\s))\s*|(?<=\s)(?=\()"
+    r"|(?P<e>\u2026|\.\.\.)(?=\s)"
+)
+_EDGE_DASHES = re.compile(r"^(?:\s|\u2014|\u2013|--)+|(?:\s|\u2014|\u2013|--)+$")
+
 # Arrows, maths operators, technical symbols, box drawing and geometric shapes: "other
 # symbols" that are decoration (dividers, bullets), unlike emoji, which are also "other".
 _DECORATION = range(0x2190, 0x2600)
@@ -76,6 +84,16 @@ def _ends_in(text: str, start: int, stop: int) -> list[int]:
             cursor = found + len(stripped)
             ends.append(cursor)
     return ends
+
+
+def pacing_cuts(text: str) -> list[tuple[int, bool]]:
+    """Where to pause inside sentences: (offset, whether it is an ellipsis)."""
+    return [(m.end(), m["e"] is not None) for m in _PACING.finditer(text)]
+
+
+def strip_edge_dashes(text: str) -> str:
+    """A clause cut at a dash keeps no dash at its edges (the pause says it)."""
+    return _EDGE_DASHES.sub("", text)
 
 
 def split_long(text: str, limit: int, target: int) -> list[str]:

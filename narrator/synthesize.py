@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, replace
 from narrator.cache import AudioCache, content_key
 from narrator.engine import EngineConfig, Prosody, Pyttsx3Engine, SpeechEngine, engine_identity
 from narrator.errors import DependencyError
-from narrator.model import Emphasis, ProgressCallback, Script
+from narrator.model import Emphasis, ProgressCallback, Script, Segment, Style
 from narrator.pcm import TRIM_SETTINGS, trim_silence
 
 SEGMENTS = "segments"  # cache kind: trimmed mono PCM of one utterance
@@ -33,23 +33,46 @@ class Voice:
     engine: EngineConfig
     prosody: Prosody
 
+    def prosody_of(self, spoken: Utterance) -> Prosody:
+        return prosody_for(self.prosody, spoken.emphasis, spoken.style)
+
 
 @dataclass(frozen=True)
 class Utterance:
+    """What decides a segment's sound besides the voice: its text, emphasis and style."""
+
     text: str
     emphasis: Emphasis
+    style: Style = Style.BODY
 
 
-def prosody_for(base: Prosody, emphasis: Emphasis) -> Prosody:
-    """Emphasis as prosody: slower, higher and louder as the level rises."""
-    if emphasis is Emphasis.NONE:
-        return base
-    slower, higher, louder = (0.9, 8, 1.1) if emphasis is Emphasis.MODERATE else (0.82, 15, 1.25)
+def utterance_of(segment: Segment) -> Utterance:
+    return Utterance(segment.text, segment.emphasis, segment.style)
+
+
+# (rate factor, pitch change, volume factor) for each emphasis level and style
+_EMPHASIS = {
+    Emphasis.NONE: (1.0, 0, 1.0),
+    Emphasis.MODERATE: (0.9, 8, 1.1),
+    Emphasis.STRONG: (0.82, 15, 1.25),
+}
+_STYLE = {
+    Style.BODY: (1.0, 0, 1.0),
+    Style.HEADING: (0.88, -6, 1.15),  # slower, lower and fuller: a new part begins
+    Style.QUOTE: (0.95, -4, 0.95),  # a little set off from the narrator's own voice
+}
+
+
+def prosody_for(base: Prosody, emphasis: Emphasis, style: Style = Style.BODY) -> Prosody:
+    """Emphasis and style as prosody: emphasis is slower, higher and louder as it rises."""
+    rate, pitch, volume = base.rate, base.pitch, base.volume
+    for slower, higher, louder in (_EMPHASIS[emphasis], _STYLE[style]):
+        rate, pitch, volume = rate * slower, pitch + higher, volume * louder
     return replace(
         base,
-        rate=round(base.rate * slower),
-        pitch=min(100, base.pitch + higher),
-        volume=min(2.0, base.volume * louder),
+        rate=round(rate),
+        pitch=max(0, min(100, pitch)),
+        volume=round(min(2.0, volume), 3),
     )
 
 
@@ -70,7 +93,8 @@ def _synthesize_batch(voice: Voice, batch: list[Utterance]) -> list[bytes]:
     return [
         trim_silence(audio.pcm, audio.sample_rate)
         for audio in (
-            engine.synthesize(u.text, prosody_for(voice.prosody, u.emphasis)) for u in batch
+            engine.synthesize(u.text, prosody_for(voice.prosody, u.emphasis, u.style))
+            for u in batch
         )
     ]
 
@@ -91,9 +115,7 @@ def batches(utterances: list[Utterance]) -> list[list[Utterance]]:
 def utterances(script: Script) -> list[Utterance]:
     """The script's distinct utterances, in order of first appearance."""
     return list(
-        dict.fromkeys(
-            Utterance(s.text, s.emphasis) for chapter in script.chapters for s in chapter.segments
-        )
+        dict.fromkeys(utterance_of(s) for chapter in script.chapters for s in chapter.segments)
     )
 
 
@@ -106,7 +128,7 @@ def utterance_keys(script: Script, voice: Voice) -> dict[Utterance, str]:
             identity,
             TRIM_SETTINGS,
             u.text,
-            asdict(prosody_for(voice.prosody, u.emphasis)),
+            asdict(voice.prosody_of(u)),
         )
         for u in utterances(script)
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -120,7 +121,7 @@ def test_script_json_is_exactly_what_will_be_spoken(narrate) -> None:
     assert set(script) == {"title", "author", "chapters"}
     assert script["title"] == "On Walking Slowly"
     segments = [s for chapter in script["chapters"] for s in chapter["segments"]]
-    assert all(set(s) == {"text", "pause_ms", "emphasis"} for s in segments)
+    assert all(set(s) == {"text", "pause_ms", "emphasis", "style"} for s in segments)
     texts = " ".join(s["text"] for s in segments)
     assert "<break" not in texts and "**" not in texts
     assert any(s["emphasis"] == "strong" and s["text"].startswith("slowly") for s in segments)
@@ -182,3 +183,39 @@ def test_missing_dependency_exits_3(narrate, tmp_path: Path, variable: str, mess
     assert result.code == 3, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "audio").exists()
+
+
+def test_script_reads_numbers_dates_money_and_abbreviations_as_a_narrator(
+    narrate, tmp_path: Path
+) -> None:
+    essay = tmp_path / "mixed.md"
+    essay.write_text(
+        "On May 3rd, 1995, Dr. Smith paid $5.50 (about 50% of 11) at 10:30 pm for 3/4 "
+        "of a 5 km walk on 2024-03-14 & said: see https://example.com/walks, e.g. No. 5.\n\n"
+        "Henry VIII loved the 1990s; World War II ended in the 20th century.\n",
+        encoding="utf-8",
+    )
+    result = narrate("script", essay, "--format", "json")
+    assert result.code == 0, result.stderr
+    spoken = " ".join(
+        s["text"] for c in json.loads(result.stdout)["chapters"] for s in c["segments"]
+    )
+    for reading in (
+        "May third, nineteen ninety-five",
+        "Doctor Smith",
+        "five dollars and fifty cents",
+        "fifty percent",
+        "ten thirty PM",
+        "three quarters",
+        "five kilometers",
+        "March fourteenth, twenty twenty-four",
+        "example dot com slash walks",
+        "for example",
+        "Number five",
+        "Henry the Eighth",
+        "nineteen nineties",
+        "World War Two",
+        "twentieth century",
+    ):
+        assert reading in spoken, reading
+    assert not re.search(r"[0-9$%&@#/<>*_]", spoken), spoken

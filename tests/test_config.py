@@ -89,5 +89,5 @@ def test_mp3_sample_rate_and_bitrate_are_checked(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "narrator.toml").write_text("[audio]\nsample_rate = 10000\n", encoding="utf-8")
-    with pytest.raises(SettingsError, match="not allowed for MP3"):
+    with pytest.raises(SettingsError, match="sample_rate = 10000 is not allowed"):
         load_settings(essay_in(tmp_path), {}, {})

@@ -19,11 +19,13 @@ from narrator.model import (
     Script,
     Segment,
     Span,
+    Style,
 )
 from narrator.sentences import is_speakable, sentence_ends, split_long
 
 P = Pauses()
 NONE, MODERATE, STRONG = Emphasis.NONE, Emphasis.MODERATE, Emphasis.STRONG
+HEADING = Style.HEADING
 
 
 def para(*inlines: Inline | str, kind: BlockKind = BlockKind.PARAGRAPH) -> Block:
@@ -62,7 +64,7 @@ def test_sentence_paragraph_chapter_and_final_pauses() -> None:
         ("One is here.", P.sentence_ms, NONE),
         ("Two is here.", P.paragraph_ms, NONE),
         ("Three.", P.chapter_ms, NONE),
-        ("Next", P.heading_ms, MODERATE),
+        ("Next", P.heading_ms, NONE),
         ("Four.", P.sentence_ms, NONE),
         ("Five.", P.paragraph_ms, NONE),
     ]
@@ -81,10 +83,41 @@ def test_list_items_and_quotes_end_with_paragraph_pause() -> None:
     assert [s.pause_ms for s in only_segments(script)] == [P.paragraph_ms] * 3
 
 
-def test_chapter_title_is_spoken_first_as_a_moderate_heading() -> None:
+def test_chapter_title_is_spoken_first_in_the_heading_style() -> None:
     script = build_script(essay(Chapter("The  Beginning", (para("Text."),))))
     assert script.chapters[0].title == "The  Beginning"
-    assert only_segments(script)[0] == Segment("The Beginning", P.heading_ms, MODERATE)
+    assert only_segments(script)[0] == Segment("The Beginning", P.heading_ms, NONE, HEADING)
+    assert only_segments(script)[1].style is Style.BODY
+
+
+def test_quotes_are_voiced_in_the_quote_style() -> None:
+    script = build_script(essay(lead(para("Said.", kind=BlockKind.QUOTE), para("Plain."))))
+    assert [s.style for s in only_segments(script)] == [Style.QUOTE, Style.BODY]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("She moved — not fast — but sure.", ["She moved", "not fast", "but sure."]),
+        ("One thing: the sea; and the sky.", ["One thing:", "the sea;", "and the sky."]),
+        ("He waited... then left.", ["He waited...", "then left."]),
+        ("A note (brief) here.", ["A note", "(brief)", "here."]),
+        ("At 10:30 we met.", ["At 10:30 we met."]),
+    ],
+)
+def test_dashes_colons_semicolons_ellipses_and_parentheses_pause(
+    text: str, expected: list[str]
+) -> None:
+    segments = only_segments(build_script(essay(lead(para(text)))))
+    assert [s.text for s in segments] == expected
+    inner = [s.pause_ms for s in segments[:-1]]
+    assert all(ms in (P.clause_ms, P.ellipsis_ms) for ms in inner)
+    assert (P.ellipsis_ms in inner) == ("..." in text)
+
+
+def test_reading_function_turns_written_text_into_spoken_text() -> None:
+    script = build_script(essay(Chapter("Part II", (para("It cost $5."),))), P, str.upper)
+    assert texts(script) == ["PART II", "IT COST $5."]
 
 
 def test_lead_chapter_title_is_not_spoken() -> None:
@@ -98,7 +131,7 @@ def test_inner_heading_is_spoken_whole_with_heading_pause() -> None:
     script = build_script(essay(lead(para("Before."), heading, para("After."))))
     assert said(script) == [
         ("Before.", P.paragraph_ms, NONE),
-        ("Why? Because.", P.heading_ms, MODERATE),
+        ("Why? Because.", P.heading_ms, NONE),
         ("After.", P.paragraph_ms, NONE),
     ]
 
@@ -209,7 +242,7 @@ def test_punctuation_only_segments_are_dropped_keeping_the_longer_pause() -> Non
         )
     )
     assert said(script) == [
-        ("Wait", 0, NONE),
+        ("Wait", P.clause_ms, NONE),  # the dash, though unspoken, still gives its pause
         ("what?", P.paragraph_ms, NONE),
         ("Go on.", 2500, NONE),
         ("Last.", P.paragraph_ms, NONE),
@@ -262,9 +295,9 @@ def test_script_to_json_has_exactly_the_documented_shape() -> None:
             {
                 "title": "Intro",
                 "segments": [
-                    {"text": "Intro", "pause_ms": 1000, "emphasis": "moderate"},
-                    {"text": "Say", "pause_ms": 0, "emphasis": "none"},
-                    {"text": "this", "pause_ms": 900, "emphasis": "strong"},
+                    {"text": "Intro", "pause_ms": 1000, "emphasis": "none", "style": "heading"},
+                    {"text": "Say", "pause_ms": 0, "emphasis": "none", "style": "body"},
+                    {"text": "this", "pause_ms": 900, "emphasis": "strong", "style": "body"},
                 ],
             }
         ],
@@ -279,7 +312,7 @@ def test_script_to_text_is_a_compact_plain_listing() -> None:
             "by A. Writer",
             "",
             "1. Intro",
-            "  [moderate] Intro  ‖ 1000 ms",
+            "  [heading] Intro  ‖ 1000 ms",
             "  Say  ‖ 0 ms",
             "  [strong] this  ‖ 900 ms",
         ]
