@@ -11,6 +11,8 @@ the file as written, and the file is the same whichever chapters came from the c
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -18,7 +20,7 @@ from pathlib import Path
 
 from narrator.cache import AudioCache, content_key
 from narrator.ffmpeg import convert
-from narrator.model import AudioFormat, ChapterMark, ProgressCallback, Script, Timeline
+from narrator.model import AudioFormat, ChapterMark, Cue, ProgressCallback, Script, Timeline
 from narrator.mp3frames import count_frames, info_frame, samples_per_frame
 from narrator.pcm import clip, join, silence
 from narrator.synthesize import Utterance, utterance_of
@@ -27,6 +29,12 @@ CHAPTERS = "chapters"  # cache kind: one chapter's MP3 frames
 _CHAPTER_LEAD_MS = 700  # silence a chapter opens with, taken from the pause before it
 _LAME_QUALITY = 7  # LAME -q 7: about twice as fast as the default, no audible loss at 64 kbps
 _QUIET = ["-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact"]
+# Sample peaks limited to -2 dBFS keep true peaks below -1 dBTP after resampling and MP3.
+_LIMITER = "alimiter=limit=0.79:level=false:attack=5:release=50"
+_LIMITER_LOSS_DB = 0.5
+_MAX_GAIN_DB = 20.0
+_SILENT_LUFS = -70.0  # what ebur128 reports for silence
+ENCODER_DELAY_MS = 1105 * 1000 / 44100  # LAME and decoder delay (samples at 44.1 kHz)
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,8 @@ def chapter_specs(
             "chapter",
             encoder,
             _LAME_QUALITY,
+            _LIMITER,
+            _LIMITER_LOSS_DB,
             asdict(fmt),
             leads[index],
             [(keys[utterance], pause) for utterance, pause in parts],
@@ -79,20 +89,77 @@ def chapter_specs(
     return specs
 
 
-def chapter_pcm(spec: ChapterSpec, clips: Mapping[Utterance, bytes], sample_rate: int) -> bytes:
-    """The chapter's mono PCM: opening silence, then each clip and the pause after it."""
+@dataclass(frozen=True)
+class EncodedChapter:
+    """A chapter's MP3 frames and where each of its segments is heard in them."""
+
+    mp3: bytes
+    spans_ms: tuple[tuple[int, int], ...]  # per segment: start and end, from the first frame
+
+    def to_bytes(self) -> bytes:
+        header = json.dumps(self.spans_ms).encode()
+        return len(header).to_bytes(4, "big") + header + self.mp3
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> EncodedChapter:
+        size = int.from_bytes(blob[:4], "big")
+        spans = tuple((start, end) for start, end in json.loads(blob[4 : 4 + size]))
+        return cls(blob[4 + size :], spans)
+
+
+def chapter_pcm(
+    spec: ChapterSpec, clips: Mapping[Utterance, bytes], sample_rate: int
+) -> tuple[bytes, tuple[tuple[int, int], ...]]:
+    """The chapter's mono PCM (opening silence, then each clip and the pause after it) and
+    each clip's start and end in milliseconds, counting the encoder's delay."""
     parts = [silence(spec.lead_ms, sample_rate)] if spec.lead_ms else []
+    spans = []
+    position = spec.lead_ms * sample_rate // 1000
     for spoken, pause in spec.parts:
-        parts.append(clip(clips[spoken], sample_rate))
+        audio = clip(clips[spoken], sample_rate)
+        parts.append(audio)
+        end = position + int(audio.frame_count())
+        spans.append(
+            (
+                round(position * 1000 / sample_rate + ENCODER_DELAY_MS),
+                round(end * 1000 / sample_rate + ENCODER_DELAY_MS),
+            )
+        )
+        position = end
         if pause > 0:
-            parts.append(silence(pause, sample_rate))
-    return join(parts).raw_data
+            gap = silence(pause, sample_rate)
+            parts.append(gap)
+            position += int(gap.frame_count())
+    return join(parts).raw_data, tuple(spans)
 
 
-def encode_args(source_rate: int, fmt: AudioFormat) -> list[str]:
-    """ffmpeg arguments: raw mono PCM on stdin to bare CBR MP3 frames on stdout."""
+def measure_loudness(ffmpeg: str, pcm: bytes, sample_rate: int) -> float:
+    """Integrated loudness (LUFS, ITU-R BS.1770) of mono PCM, by ffmpeg's ebur128 filter."""
+    args = ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
+            "-af", "ebur128=framelog=quiet", "-f", "null", "-"]  # fmt: skip
+    report = convert(ffmpeg, args, pcm, keep_stderr=True)
+    found = re.findall(rb"I:\s+(-?[\d.]+) LUFS", report)
+    return float(found[-1]) if found else _SILENT_LUFS
+
+
+def chapter_gain_db(loudness: float, fmt: AudioFormat) -> float:
+    """The gain that brings a chapter to the target loudness: -19 LUFS mono, -16 stereo.
+
+    Each chapter is levelled on its own, so an edit re-levels only its chapter; the limiter
+    after the gain costs about half a decibel, which the gain makes up.
+    """
+    target = -19.0 if fmt.channels == 1 else -16.0
+    if loudness <= _SILENT_LUFS:
+        return 0.0
+    return round(max(-_MAX_GAIN_DB, min(_MAX_GAIN_DB, target - loudness + _LIMITER_LOSS_DB)), 2)
+
+
+def encode_args(source_rate: int, fmt: AudioFormat, gain_db: float) -> list[str]:
+    """ffmpeg arguments: raw mono PCM on stdin, levelled and limited below -1 dBTP, to bare
+    CBR MP3 frames on stdout."""
     return [
         "-f", "s16le", "-ar", str(source_rate), "-ac", "1", "-i", "pipe:0",
+        "-af", f"volume={gain_db:.2f}dB,{_LIMITER}",
         "-ar", str(fmt.sample_rate), "-ac", str(fmt.channels),
         "-c:a", "libmp3lame", "-b:a", f"{fmt.bitrate_kbps}k",
         "-compression_level", str(_LAME_QUALITY),
@@ -117,14 +184,20 @@ def chapter_marks(
     )
 
 
-def cached_chapters(specs: Sequence[ChapterSpec], cache: AudioCache | None) -> list[bytes | None]:
+def cached_chapters(
+    specs: Sequence[ChapterSpec], cache: AudioCache | None
+) -> list[EncodedChapter | None]:
     """Each chapter's encoding from the cache, or None where it must be encoded."""
-    return [cache.get(CHAPTERS, spec.key) if cache is not None else None for spec in specs]
+    found: list[EncodedChapter | None] = []
+    for spec in specs:
+        blob = cache.get(CHAPTERS, spec.key) if cache is not None else None
+        found.append(EncodedChapter.from_bytes(blob) if blob is not None else None)
+    return found
 
 
 def assemble(
     specs: Sequence[ChapterSpec],
-    cached: Sequence[bytes | None],
+    cached: Sequence[EncodedChapter | None],
     clips: Mapping[Utterance, bytes],
     sample_rate: int,
     fmt: AudioFormat,
@@ -141,9 +214,10 @@ def assemble(
     encoded = list(cached)
     missing = [index for index, data in enumerate(encoded) if data is None]
 
-    def encode(index: int) -> bytes:
-        pcm = chapter_pcm(specs[index], clips, sample_rate)
-        return convert(ffmpeg, encode_args(sample_rate, fmt), pcm)
+    def encode(index: int) -> EncodedChapter:
+        pcm, spans = chapter_pcm(specs[index], clips, sample_rate)
+        gain = chapter_gain_db(measure_loudness(ffmpeg, pcm, sample_rate), fmt)
+        return EncodedChapter(convert(ffmpeg, encode_args(sample_rate, fmt, gain), pcm), spans)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         for done, (index, data) in enumerate(
@@ -151,14 +225,23 @@ def assemble(
         ):
             encoded[index] = data
             if cache is not None:
-                cache.put(CHAPTERS, specs[index].key, data)
+                cache.put(CHAPTERS, specs[index].key, data.to_bytes())
             if progress:
                 progress("encoding", done, len(missing))
-    pieces = [data for data in encoded if data is not None]
+    chapters = [data for data in encoded if data is not None]
+    pieces = [chapter.mp3 for chapter in chapters]
     frames = [count_frames(data) for data in pieces]
     with out.open("wb") as file:
         file.write(info_frame(pieces[0], sum(frames), sum(map(len, pieces))))
         for data in pieces:
             file.write(data)
     duration = round(sum(frames) * samples_per_frame(fmt.sample_rate) * 1000 / fmt.sample_rate)
-    return Timeline(chapter_marks(specs, frames, fmt, duration), duration)
+    marks = chapter_marks(specs, frames, fmt, duration)
+    cues = tuple(
+        tuple(
+            Cue(spoken.text, mark.start_ms + start, min(mark.start_ms + end, duration))
+            for (spoken, _), (start, end) in zip(spec.parts, chapter.spans_ms, strict=True)
+        )
+        for spec, mark, chapter in zip(specs, marks, chapters, strict=True)
+    )
+    return Timeline(marks, duration, cues)

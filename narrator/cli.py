@@ -200,6 +200,12 @@ def doctor() -> None:
             raise typer.Exit(3)
 
 
+LocalConfigOpt = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option("--config", help="Settings file (default: narrator.toml in this folder)."),
+]
+
+
 @app.command()
 def say(
     text: Annotated[str, typer.Argument(help="A word or sentence to hear.")],
@@ -208,7 +214,7 @@ def say(
     ] = Path("say.wav"),
     voice: VoiceOpt = None,
     rate: RateOpt = None,
-    config: ConfigOpt = None,
+    config: LocalConfigOpt = None,
 ) -> None:
     """Speak TEXT to a short audio file, as a build would, to audition a pronunciation."""
     from narrator import pipeline
@@ -217,7 +223,7 @@ def say(
     with _errors_to_exit_codes():
         settings = load_settings(Path.cwd() / "say", {}, {"voice": voice, "rate": rate}, config)
         spoken = pipeline.say(text, settings, output)
-        print(f"said {spoken!r} into {output}")
+        print(f"said “{spoken}” into {output}")
 
 
 @app.command()
@@ -288,14 +294,8 @@ def _cache(config: Path | None) -> AudioCache:
     return open_cache(load_settings(Path.cwd() / "essay", {}, {}, config))
 
 
-CacheConfigOpt = Annotated[
-    Optional[Path],  # noqa: UP045
-    typer.Option("--config", help="Settings file (default: narrator.toml in this folder)."),
-]
-
-
 @cache_app.command("info")
-def cache_info(config: CacheConfigOpt = None) -> None:
+def cache_info(config: LocalConfigOpt = None) -> None:
     """Show where the cache is, how many entries it holds and how big it is."""
     from narrator.report import render_cache_info
 
@@ -304,7 +304,7 @@ def cache_info(config: CacheConfigOpt = None) -> None:
 
 
 @cache_app.command("clear")
-def cache_clear(config: CacheConfigOpt = None) -> None:
+def cache_clear(config: LocalConfigOpt = None) -> None:
     """Delete every cached clip and chapter (the next build synthesizes everything)."""
     with _errors_to_exit_codes():
         cache = _cache(config)

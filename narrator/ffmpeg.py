@@ -55,10 +55,12 @@ def ffmpeg_version(ffmpeg: str) -> str:
     return run_ffmpeg(ffmpeg, ["-version"]).stdout.split("\n", 1)[0]
 
 
-def convert(ffmpeg: str, args: Sequence[str], data: bytes) -> bytes:
-    """Run ffmpeg with `data` on stdin and return what it writes to stdout."""
-    cmd = [ffmpeg, "-hide_banner", "-loglevel", "error", *args]
+def convert(ffmpeg: str, args: Sequence[str], data: bytes, keep_stderr: bool = False) -> bytes:
+    """Run ffmpeg with `data` on stdin; return what it writes to stdout, or to stderr
+    (where filters such as ebur128 report) when `keep_stderr` is set."""
+    level = "info" if keep_stderr else "error"
+    cmd = [ffmpeg, "-hide_banner", "-nostats", "-loglevel", level, *args]
     proc = subprocess.run(cmd, input=data, capture_output=True, check=False)
     if proc.returncode != 0:
         raise _failure(ffmpeg, proc.returncode, proc.stderr.decode(errors="replace"))
-    return proc.stdout
+    return proc.stderr if keep_stderr else proc.stdout

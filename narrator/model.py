@@ -175,8 +175,21 @@ class ChapterMark:
 
 
 @dataclass(frozen=True)
+class Cue:
+    """Where one segment is heard in the encoded file, in milliseconds."""
+
+    text: str
+    start_ms: int
+    end_ms: int
+
+
+@dataclass(frozen=True)
 class Timeline:
-    """The chapters of an encoded file and its exact duration."""
+    """The chapters of an encoded file, where each segment is heard, and its duration.
+
+    `cues` holds one tuple per chapter with a cue per segment, in script order.
+    """
 
     chapters: tuple[ChapterMark, ...]
     duration_ms: int
+    cues: tuple[tuple[Cue, ...], ...] = ()

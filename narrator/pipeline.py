@@ -49,6 +49,7 @@ class BuildResult:
     segments: int
     reused_segments: int
     reused_chapters: int
+    sidecars: tuple[Path, ...]
     words: int
     stage_seconds: Mapping[str, float]
 
@@ -178,6 +179,22 @@ def plan(prepared: Prepared, use_cache: bool = True) -> list[ChapterPlan]:
     return plans
 
 
+def write_sidecars(
+    output: Path, script: Script, timeline: Timeline, sentence_ms: int
+) -> tuple[Path, ...]:
+    """NAME.chapters.json and NAME.vtt beside the MP3, each written atomically."""
+    from narrator.publish import chapters_json, sentence_cues, webvtt
+
+    files = {
+        output.with_suffix(".chapters.json"): chapters_json(timeline),
+        output.with_suffix(".vtt"): webvtt(sentence_cues(script.chapters, timeline, sentence_ms)),
+    }
+    for path, text in files.items():
+        with atomic_output(path) as temp:
+            temp.write_text(text, encoding="utf-8")
+    return tuple(files)
+
+
 def build(
     prepared: Prepared,
     output: Path,
@@ -224,6 +241,7 @@ def build(
         )
         write_tags(temp, tags, timeline)
         seconds["tag"] = time.perf_counter() - started
+    sidecars = write_sidecars(output, script, timeline, settings.pauses.sentence_ms)
     if cache is not None:
         cache.evict()
     segments = [s for chapter in script.chapters for s in chapter.segments]
@@ -236,6 +254,7 @@ def build(
         segments=len(segments),
         reused_segments=sum(utterance_of(s) not in made for s in segments),
         reused_chapters=sum(data is not None for data in cached),
+        sidecars=sidecars,
         words=sum(len(s.text.split()) for s in segments),
         stage_seconds=seconds,
     )

@@ -101,6 +101,8 @@ def render_build(result: BuildResult) -> None:
     stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.stage_seconds.items())
     console.print(f"time: {stages}")
     console.print(f"wrote {result.output}")
+    for sidecar in result.sidecars:
+        console.print(f"wrote {sidecar}")
 
 
 def render_plan(plans: list[ChapterPlan], target: Path) -> None:

@@ -153,3 +153,59 @@ def test_hostile_text_gives_a_valid_mp3(tmp_path: Path, text: str) -> None:
     assert MP3(out).info.length > 1
     decode(out)
     assert len(chapters_of(out)) == 1
+
+
+def loudness(path: Path) -> tuple[float, float]:
+    """Integrated loudness and true peak, as ffmpeg's ebur128 filter measures them."""
+    from helpers import ffmpeg_exe
+
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-nostats", "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    summary = proc.stderr[proc.stderr.rindex("Summary:") :]
+    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary)[1])
+    peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary)[1])
+    return integrated, peak
+
+
+def test_seed_is_levelled_for_phones(seed_mp3: Path) -> None:
+    integrated, true_peak = loudness(seed_mp3)
+    assert -20 <= integrated <= -18  # -19 LUFS for mono
+    assert true_peak <= -1.0
+
+
+def test_chapters_json_matches_the_id3_chapters(seed_mp3: Path) -> None:
+    import json
+
+    data = json.loads(seed_mp3.with_suffix(".chapters.json").read_text("utf-8"))
+    assert data["version"] == "1.2.0"
+    ours = chapters_of(seed_mp3)
+    assert [c["title"] for c in data["chapters"]] == [title for title, _, _ in ours]
+    for chapter, (_, start, _) in zip(data["chapters"], ours, strict=True):
+        assert abs(chapter["startTime"] * 1000 - start) <= 2
+
+
+def test_transcript_cues_are_ordered_and_cover_the_essay(seed_mp3: Path) -> None:
+    text = seed_mp3.with_suffix(".vtt").read_text("utf-8")
+    assert text.startswith("WEBVTT\n")
+    times = re.findall(
+        r"^(\d\d):(\d\d):(\d\d)\.(\d{3}) --> (\d\d):(\d\d):(\d\d)\.(\d{3})$", text, re.M
+    )
+    spans = [
+        (
+            ((int(h) * 60 + int(m)) * 60 + int(s)) * 1000 + int(ms),
+            ((int(h2) * 60 + int(m2)) * 60 + int(s2)) * 1000 + int(ms2),
+        )
+        for h, m, s, ms, h2, m2, s2, ms2 in times
+    ]
+    duration_ms = MP3(seed_mp3).info.length * 1000
+    assert all(start < end for start, end in spans)
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in itertools.pairwise(spans))
+    assert spans[-1][1] <= duration_ms
+    lines = [
+        line for line in text.splitlines() if line and not re.match(r"^\d+$|^\d\d:|^WEBVTT", line)
+    ]
+    assert max(map(len, lines)) <= 65
+    spoken = len(" ".join(lines).split())
+    assert spoken >= 0.9 * len(SEED.read_text("utf-8").split())

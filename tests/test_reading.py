@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import wave
 from pathlib import Path
 
@@ -80,7 +79,7 @@ def test_say_writes_a_wav_of_the_spoken_text(narrate, tmp_path: Path) -> None:
     (tmp_path / "narrator.toml").write_text('[lexicon]\n"Shue" = "Shoo"\n', encoding="utf-8")
     result = narrate("say", "Shue in 1995", "-o", "shue.wav")
     assert result.code == 0, result.stderr
-    assert re.search(r"said 'Shoo in nineteen ninety-five' into shue.wav", result.stdout)
+    assert "said “Shoo in nineteen ninety-five” into shue.wav" in result.stdout
     with wave.open(str(tmp_path / "shue.wav")) as wav:
         assert wav.getnframes() / wav.getframerate() > 0.5
 

@@ -1,0 +1,284 @@
+"""`narrator feed`: an RSS 2.0 podcast feed (iTunes and Podcasting 2.0 tags) for a folder
+of built episodes, read back from the MP3s' own tags so the feed needs no other record.
+
+Episode GUIDs come from the essay's hash (TXXX:source_sha256), so rebuilding an essay,
+with another voice or after a narrator upgrade, does not make podcast apps see a new
+episode; only an edit to the essay does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from mutagen import MutagenError
+from mutagen.id3 import ID3, PictureType
+from mutagen.mp3 import MP3
+
+from narrator.errors import InputError, OutputError
+from narrator.pipeline import atomic_output
+
+FEED = "feed.xml"
+ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+PODCAST = "https://podcastindex.org/namespace/1.0"
+ET.register_namespace("itunes", ITUNES)
+ET.register_namespace("podcast", PODCAST)
+
+# podcast:guid is a UUIDv5 of the feed URL in this namespace (Podcasting 2.0 spec)
+_PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
+_IMAGE_SUFFIXES = (".jpg", ".png")
+_COVERS = tuple(f"cover{suffix}" for suffix in _IMAGE_SUFFIXES)
+_COVER_SUFFIX = {"image/jpeg": ".jpg", "image/jpg": ".jpg", "image/png": ".png"}
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # no XML 1.0 escape exists
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One MP3 in the folder, as its tags, its file and the sidecars beside it tell."""
+
+    name: str  # the file name in the folder
+    title: str
+    author: str | None
+    year: str | None
+    duration_s: int
+    size: int
+    modified: datetime  # UTC
+    source_sha256: str | None
+    chapters: tuple[str, ...]
+    chapters_file: str | None  # NAME.chapters.json
+    transcript_file: str | None  # NAME.vtt
+    image_file: str | None  # NAME.jpg or NAME.png
+
+
+@dataclass(frozen=True)
+class Channel:
+    title: str
+    description: str
+    author: str | None
+    image_file: str | None  # a file in the folder
+
+
+@dataclass(frozen=True)
+class FeedResult:
+    path: Path
+    episodes: tuple[Episode, ...]
+    skipped: tuple[str, ...]  # why each unreadable MP3 was left out
+    cover_extracted: Path | None  # the channel image, when taken from an MP3's tags
+
+
+def read_episode(path: Path) -> Episode:
+    """Read an episode's tags, duration, size and time, and find its sidecar files."""
+    try:
+        audio = MP3(path)
+        stat = path.stat()
+    except (MutagenError, OSError) as exc:
+        raise InputError(f"{path.name} is not a readable MP3 ({exc})") from None
+    tags = audio.tags if isinstance(audio.tags, ID3) else ID3()
+    year = _text(tags, "TDRC")  # mutagen reads ID3v2.3's TYER as TDRC
+
+    def sidecar(*suffixes: str) -> str | None:
+        return next(
+            (name for s in suffixes if (path.parent / (name := path.stem + s)).is_file()), None
+        )
+
+    return Episode(
+        name=path.name,
+        title=_text(tags, "TIT2") or path.stem,
+        author=_text(tags, "TPE1"),
+        year=year[:4] if year else None,
+        duration_s=round(audio.info.length),
+        size=stat.st_size,
+        modified=datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc),
+        source_sha256=_text(tags, "TXXX:source_sha256"),
+        chapters=_chapter_titles(tags),
+        chapters_file=sidecar(".chapters.json"),
+        transcript_file=sidecar(".vtt"),
+        image_file=sidecar(*_IMAGE_SUFFIXES),
+    )
+
+
+def _text(tags: ID3, key: str) -> str | None:
+    frame = tags.get(key)
+    return str(frame.text[0]) if frame is not None and frame.text else None
+
+
+def _chapter_titles(tags: ID3) -> tuple[str, ...]:
+    """Chapter titles in the order of the top-level table of contents, else by start time."""
+    chapters = {chap.element_id: chap for chap in tags.getall("CHAP")}
+    tocs = [toc for toc in tags.getall("CTOC") if toc.flags & 1]  # CTOCFlags.TOP_LEVEL
+    if tocs:
+        ordered = [chapters[i] for i in tocs[0].child_element_ids if i in chapters]
+    else:
+        ordered = sorted(chapters.values(), key=lambda chap: chap.start_time)
+    titles = (_text(chap.sub_frames, "TIT2") for chap in ordered)
+    return tuple(title for title in titles if title)
+
+
+def episode_guid(episode: Episode) -> str:
+    """A stable id: the essay's hash, else (an MP3 narrator did not tag) its file name's."""
+    if episode.source_sha256:
+        return f"narrator:{episode.source_sha256}"
+    return f"narrator:name:{hashlib.sha256(episode.name.encode()).hexdigest()}"
+
+
+def describe(episode: Episode) -> str:
+    """E.g. "Walking by Henry David Thoreau (1862), 2 chapters: One; Two"."""
+    head = episode.title
+    if episode.author:
+        head += f" by {episode.author}"
+    if episode.year:
+        head += f" ({episode.year})"
+    count = len(episode.chapters)
+    if not count:
+        return f"{head}, read aloud."
+    return f"{head}, {count} chapter{'s' * (count != 1)}: {'; '.join(episode.chapters)}"
+
+
+def build_feed(episodes: Sequence[Episode], base_url: str, channel: Channel) -> bytes:
+    """The feed as UTF-8 XML; files are linked as `base_url`/NAME.
+
+    Two MP3s of the same essay (say, in two voices) would share a GUID, and apps would
+    show only one: each GUID after the first falls back to its file name's hash.
+    """
+    base = base_url.rstrip("/")
+
+    def url(name: str) -> str:
+        return f"{base}/{quote(name)}"
+
+    rss = ET.Element("rss", {"version": "2.0"})
+    feed = _sub(rss, "channel")
+    _sub(feed, "title", channel.title)
+    _sub(feed, "link", base)
+    _sub(feed, "description", channel.description)
+    _sub(feed, "language", "en")
+    if channel.author:
+        _sub(feed, f"{{{ITUNES}}}author", channel.author)
+    _sub(feed, f"{{{ITUNES}}}explicit", "false")
+    if channel.image_file:
+        _sub(feed, f"{{{ITUNES}}}image", href=url(channel.image_file))
+    address = re.sub(r"^[a-z][a-z0-9+.-]*://", "", url(FEED), flags=re.IGNORECASE).rstrip("/")
+    _sub(feed, f"{{{PODCAST}}}guid", str(uuid.uuid5(_PODCAST_GUID_NAMESPACE, address)))
+    seen: set[str] = set()
+    for episode in episodes:
+        guid = episode_guid(episode)
+        if guid in seen:
+            guid = episode_guid(replace(episode, source_sha256=None))
+        seen.add(guid)
+        item = _sub(feed, "item")
+        _sub(item, "title", episode.title)
+        _sub(item, "description", describe(episode))
+        _sub(item, "enclosure", url=url(episode.name), length=str(episode.size), type="audio/mpeg")
+        _sub(item, "guid", guid, isPermaLink="false")
+        _sub(item, "pubDate", format_datetime(episode.modified, usegmt=True))
+        _sub(item, f"{{{ITUNES}}}duration", str(episode.duration_s))
+        if episode.author:
+            _sub(item, f"{{{ITUNES}}}author", episode.author)
+        if episode.image_file:
+            _sub(item, f"{{{ITUNES}}}image", href=url(episode.image_file))
+        if episode.chapters_file:
+            link = url(episode.chapters_file)
+            _sub(item, f"{{{PODCAST}}}chapters", url=link, type="application/json+chapters")
+        if episode.transcript_file:
+            link = url(episode.transcript_file)
+            _sub(item, f"{{{PODCAST}}}transcript", url=link, type="text/vtt")
+    ET.indent(rss)
+    return ET.tostring(rss, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, {k: _NOT_XML.sub("", v) for k, v in attrs.items()})
+    if text is not None:
+        element.text = _NOT_XML.sub("", text)
+    return element
+
+
+def write_feed(
+    folder: Path, base_url: str, title: str | None = None, author: str | None = None
+) -> FeedResult:
+    """Write FOLDER/feed.xml for every readable MP3 in FOLDER, sorted by file name.
+
+    The channel image is cover.jpg or cover.png, else the first episode image, else the
+    front cover in the first MP3 that has one, saved as FOLDER/cover.jpg (or .png).
+    """
+    if not folder.exists():
+        raise InputError(f"{folder} does not exist", "pass the folder your episodes are in")
+    if not folder.is_dir():
+        raise InputError(f"{folder} is not a folder", "pass the folder your episodes are in")
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise InputError(
+            f"the base URL {base_url!r} is not an http(s) address",
+            "pass where FOLDER is published, e.g. --base-url https://example.com/podcast",
+        )
+    paths = sorted(
+        (p for p in folder.iterdir() if p.suffix.lower() == ".mp3" and not p.name.startswith(".")),
+        key=lambda p: p.name,
+    )
+    if not paths:
+        raise InputError(
+            f"no episodes in {folder}", f"build one with narrator build ESSAY -o {folder}"
+        )
+    episodes, skipped = [], []
+    for path in paths:
+        try:
+            episodes.append(read_episode(path))
+        except InputError as exc:
+            skipped.append(str(exc))
+    if not episodes:
+        raise InputError(f"no readable episodes in {folder}", "; ".join(skipped))
+    image, extracted = _channel_image(folder, episodes)
+    channel = Channel(
+        title=title or _readable(folder.resolve().name),
+        description="Essays read aloud, made with narrator.",
+        author=author or next((e.author for e in episodes if e.author), None),
+        image_file=image,
+    )
+    target = folder / FEED
+    _write(target, build_feed(episodes, base_url, channel))
+    return FeedResult(target, tuple(episodes), tuple(skipped), extracted)
+
+
+def _readable(name: str) -> str:
+    """A folder name as a title: "my_essays-2024" -> "My Essays 2024"."""
+    words = [w for w in re.split(r"[-_.\s]+", name) if w]
+    return " ".join(w[:1].upper() + w[1:] for w in words) or "Essays"
+
+
+def _channel_image(folder: Path, episodes: Sequence[Episode]) -> tuple[str | None, Path | None]:
+    """The channel image's file name, and its path when it was just extracted."""
+    for name in _COVERS:
+        if (folder / name).is_file():
+            return name, None
+    for episode in episodes:
+        if episode.image_file:
+            return episode.image_file, None
+    for episode in episodes:
+        try:
+            pictures = ID3(folder / episode.name).getall("APIC")
+        except (MutagenError, OSError):
+            continue
+        for picture in pictures:
+            suffix = _COVER_SUFFIX.get(picture.mime.lower())
+            if picture.type == PictureType.COVER_FRONT and suffix:
+                target = folder / f"cover{suffix}"
+                _write(target, picture.data)
+                return target.name, target
+    return None, None
+
+
+def _write(target: Path, data: bytes) -> None:
+    try:
+        with atomic_output(target) as temp:
+            temp.write_bytes(data)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write {target}: {exc.strerror or exc}", "check the folder's permissions"
+        ) from None
