@@ -276,10 +276,86 @@ def watch(
 
     with _errors_to_exit_codes():
         try:
-            rebuild([])
             watch_files(files, rebuild)
         except KeyboardInterrupt:
             print("stopped watching", flush=True)
+
+
+@app.command()
+def feed(
+    folder: Annotated[Path, typer.Argument(help="The folder of built episodes (MP3s).")],
+    base_url: Annotated[
+        str,
+        typer.Option(
+            "--base-url", help="Where FOLDER is published, e.g. https://example.com/podcast."
+        ),
+    ],
+    title: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--title", help="Podcast title (default: the folder's name)."),
+    ] = None,
+    author: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--author", help="Podcast author (default: the first episode's)."),
+    ] = None,
+) -> None:
+    """Write FOLDER/feed.xml: a podcast feed of the episodes in FOLDER, for --base-url."""
+    from narrator.feed import write_feed
+
+    with _errors_to_exit_codes():
+        result = write_feed(folder, base_url, title, author)
+        for reason in result.skipped:
+            _say_error(f"warning: {reason}; left out of the feed")
+        if result.cover_extracted:
+            print(f"saved an episode's cover art as {result.cover_extracted}")
+        count = len(result.episodes)
+        print(f"wrote {result.path} with {count} episode{'s' * (count != 1)}")
+
+
+@app.command()
+def serve(
+    folder: Annotated[Path, typer.Argument(help="The folder to serve: episodes and feed.xml.")],
+    host: Annotated[
+        str,
+        typer.Option("--host", help="Address to listen on; 0.0.0.0 lets phones on the network in."),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port (0: any free one).")
+    ] = 8000,
+) -> None:
+    """Serve FOLDER read-only over HTTP, for a podcast app to subscribe to (Ctrl-C stops)."""
+    from narrator.serve import make_server, qr_code, serve_forever, server_url
+
+    with _errors_to_exit_codes():
+        server = make_server(folder, host, port)
+        url = server_url(server)
+        print(f"serving {folder} at {url}/feed.xml")
+        print(qr_code(f"{url}/feed.xml") or "", end="")
+        if not (folder / "feed.xml").is_file():
+            print(f"no feed.xml yet; write it with: narrator feed {folder} --base-url {url}")
+        if host.startswith("127.") or host == "localhost":
+            print("only this computer can connect; --host 0.0.0.0 lets phones in")
+        print("Ctrl-C stops", flush=True)
+        serve_forever(server)
+        print("stopped serving")
+
+
+@app.command()
+def lint(
+    mp3: Annotated[Path, typer.Argument(help="The episode to check.")],
+) -> None:
+    """Check FILE.mp3 for phones and podcast apps: tags, chapters, cover, loudness."""
+    from narrator.ffmpeg import find_ffmpeg
+    from narrator.lint import lint as lint_file
+    from narrator.report import render_checks
+
+    with _errors_to_exit_codes():
+        checks = lint_file(mp3, find_ffmpeg())
+        render_checks(checks)
+        failed = [check.name for check in checks if not check.ok]
+        print(f"{mp3}: " + (f"FAILED ({', '.join(failed)})" if failed else "all checks passed"))
+        if failed:
+            raise typer.Exit(1)
 
 
 cache_app = typer.Typer(help="Inspect or empty the audio cache.", no_args_is_help=True)

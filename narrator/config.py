@@ -42,6 +42,8 @@ class Settings:
     espeak_data: str | None = None
     cache_dir: str | None = None
     cache_max_mb: int = 2048
+    cover: str | None = None
+    opening_line: bool = True
     lexicon: Lexicon = ()
     date_order: str = "mdy"
     read_urls: bool = True

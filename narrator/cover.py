@@ -36,7 +36,7 @@ _PNG_COMPRESSION = 9
 _MARGIN = 0.1
 _BAND = 0.15  # the darker strip at the bottom that carries the wordmark
 _TITLE_LARGEST = 0.11
-_TITLE_SMALLEST = 0.03  # below this a title is cut short with an ellipsis instead
+_TITLE_SMALLEST = 0.03  # a title too long even at this size is cut short with an ellipsis
 _AUTHOR = 0.045
 _AUTHOR_LINES = 2
 _WORDMARK = 0.028
@@ -136,7 +136,7 @@ def user_cover(path: Path) -> Cover:
         raise InputError(
             f"Cover image {path} is {width}x{height} px, but a cover must be at least "
             f"{COVER_PX}x{COVER_PX} px",
-            "use a larger image, or leave the cover out to get a generated one",
+            "use a larger image, or drop the cover setting to get a generated one",
         )
     left, top = (width - side) // 2, (height - side) // 2
     square = _flatten(image).crop((left, top, left + side, top + side))

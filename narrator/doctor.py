@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from narrator.errors import NarratorError
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str
+from narrator.model import Check
 
 
 def _engine_checks() -> list[Check]:

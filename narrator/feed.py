@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from mutagen import MutagenError
-from mutagen.id3 import ID3, PictureType
+from mutagen.id3 import ID3, CTOCFlags, PictureType
 from mutagen.mp3 import MP3
 
 from narrator.errors import InputError, OutputError
@@ -32,7 +32,7 @@ PODCAST = "https://podcastindex.org/namespace/1.0"
 ET.register_namespace("itunes", ITUNES)
 ET.register_namespace("podcast", PODCAST)
 
-# podcast:guid is a UUIDv5 of the feed URL in this namespace (Podcasting 2.0 spec)
+# podcast:guid is a UUIDv5 of the feed URL in this namespace (the Podcasting 2.0 spec)
 _PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 _IMAGE_SUFFIXES = (".jpg", ".png")
 _COVERS = tuple(f"cover{suffix}" for suffix in _IMAGE_SUFFIXES)
@@ -113,7 +113,7 @@ def _text(tags: ID3, key: str) -> str | None:
 def _chapter_titles(tags: ID3) -> tuple[str, ...]:
     """Chapter titles in the order of the top-level table of contents, else by start time."""
     chapters = {chap.element_id: chap for chap in tags.getall("CHAP")}
-    tocs = [toc for toc in tags.getall("CTOC") if toc.flags & 1]  # CTOCFlags.TOP_LEVEL
+    tocs = [toc for toc in tags.getall("CTOC") if toc.flags & CTOCFlags.TOP_LEVEL]
     if tocs:
         ordered = [chapters[i] for i in tocs[0].child_element_ids if i in chapters]
     else:
@@ -138,7 +138,7 @@ def describe(episode: Episode) -> str:
         head += f" ({episode.year})"
     count = len(episode.chapters)
     if not count:
-        return f"{head}, read aloud."
+        return f"{head}."
     return f"{head}, {count} chapter{'s' * (count != 1)}: {'; '.join(episode.chapters)}"
 
 
@@ -164,6 +164,7 @@ def build_feed(episodes: Sequence[Episode], base_url: str, channel: Channel) -> 
     _sub(feed, f"{{{ITUNES}}}explicit", "false")
     if channel.image_file:
         _sub(feed, f"{{{ITUNES}}}image", href=url(channel.image_file))
+    # the show's id, as the spec derives it from the feed URL (the scheme left out)
     address = re.sub(r"^[a-z][a-z0-9+.-]*://", "", url(FEED), flags=re.IGNORECASE).rstrip("/")
     _sub(feed, f"{{{PODCAST}}}guid", str(uuid.uuid5(_PODCAST_GUID_NAMESPACE, address)))
     seen: set[str] = set()

@@ -91,10 +91,12 @@ def build_script(
     essay: Essay,
     pauses: Pauses = Pauses(),  # noqa: B008 (frozen)
     read: Callable[[str], str] = str,
+    opening: bool = False,
 ) -> Script:
     """The spoken script of `essay`, paced by `pauses`; chapters with nothing to say are
     dropped. `read` turns each piece of written text into what is said (normalization
-    and the pronunciation lexicon, see reading.py); by default text is said as written."""
+    and the pronunciation lexicon, see reading.py); by default text is said as written.
+    With `opening`, an essay with a real title opens with a line naming it and its author."""
     spoken = [
         (chapter.title, pieces)
         for chapter in essay.chapters
@@ -106,7 +108,16 @@ def build_script(
         pieces[-1] = replace(pieces[-1], cut=replace(pieces[-1].cut, natural=end))
         segments = tuple(Segment(p.text, p.cut.pause_ms, p.emphasis, p.style) for p in pieces)
         chapters.append(ScriptChapter(title=title, segments=segments))
+    if opening and essay.titled and chapters:
+        first = chapters[0]
+        chapters[0] = replace(first, segments=(_opening_line(essay, pauses, read), *first.segments))
     return Script(title=essay.title, author=essay.author, chapters=tuple(chapters))
+
+
+def _opening_line(essay: Essay, pauses: Pauses, read: Callable[[str], str]) -> Segment:
+    """ "Title, by Author." in the heading style, as a podcast episode opens."""
+    line = f"{essay.title}, by {essay.author}." if essay.author else f"{essay.title}."
+    return Segment(" ".join(read(line).split()), pauses.heading_ms, Emphasis.NONE, Style.HEADING)
 
 
 def _chapter_pieces(chapter: Chapter, pauses: Pauses, read: Callable[[str], str]) -> list[_Piece]:

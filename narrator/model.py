@@ -114,6 +114,7 @@ class Essay:
     author: str | None = None
     date: str | None = None
     front_matter: Mapping[str, Any] = field(default_factory=_frozen)
+    titled: bool = False  # the title was given or written, not made from the file name
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,15 @@ class Pauses:
     chapter_ms: int = 2000
     clause_ms: int = 250  # at a dash, colon, semicolon or parenthesis, and in long sentences
     ellipsis_ms: int = 450  # at an ellipsis inside a sentence
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of one named check (`narrator doctor`, `narrator lint`)."""
+
+    name: str
+    ok: bool
+    detail: str
 
 
 @dataclass(frozen=True)

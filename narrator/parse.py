@@ -41,7 +41,9 @@ def parse_essay(source: SourceText, title: str | None = None) -> Essay:
             f"{source.path} has {'headings but ' if has_headings else ''}no prose to read",
             "write some paragraphs (code, tables and images are not read aloud)",
         )
-    return replace(draft, title=named or readable_name(source.path), chapters=chapters)
+    return replace(
+        draft, title=named or readable_name(source.path), chapters=chapters, titled=bool(named)
+    )
 
 
 def readable_name(path: Path) -> str:

@@ -19,6 +19,7 @@ from narrator import __version__
 from narrator.assemble import CHAPTERS, ChapterSpec, assemble, cached_chapters, chapter_specs
 from narrator.cache import AudioCache, content_key, default_cache_dir
 from narrator.config import Settings, load_settings
+from narrator.cover import Cover
 from narrator.engine import SAMPLE_RATE, EngineConfig, Prosody
 from narrator.errors import InputError, OutputError
 from narrator.ffmpeg import ffmpeg_version, find_ffmpeg
@@ -38,6 +39,7 @@ class Prepared:
     essay: Essay
     script: Script
     settings: Settings
+    cover: Cover
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,17 @@ def prepare(
     if settings.author:
         essay = replace(essay, author=settings.author)
     script = _script(essay, settings, open_cache(settings) if use_cache else None)
-    return Prepared(essay_path, source.sha256, essay, script, settings)
+    cover = _cover(essay_path, essay, settings)
+    return Prepared(essay_path, source.sha256, essay, script, settings, cover)
+
+
+def _cover(essay_path: Path, essay: Essay, settings: Settings) -> Cover:
+    """The user's cover (a path relative to the essay's folder), else a generated one."""
+    from narrator.cover import generated_cover, user_cover
+
+    if settings.cover:
+        return user_cover(essay_path.resolve().parent / Path(settings.cover).expanduser())
+    return generated_cover(essay.title, essay.author)
 
 
 def _script(essay: Essay, settings: Settings, cache: AudioCache | None) -> Script:
@@ -84,11 +96,11 @@ def _script(essay: Essay, settings: Settings, cache: AudioCache | None) -> Scrip
     """
     from narrator.markup import MARKUP_REVISION, build_script, script_from_json, script_to_json
 
-    pauses, reading = settings.pauses, settings.reading
+    pauses, reading, opening = settings.pauses, settings.reading, settings.opening_line
     if cache is None:
-        return build_script(essay, pauses, reading)
+        return build_script(essay, pauses, reading, opening)
     key = content_key(
-        "script", MARKUP_REVISION, __version__, repr(essay), asdict(pauses), repr(reading)
+        "script", MARKUP_REVISION, __version__, repr(essay), asdict(pauses), repr(reading), opening
     )
     cached = cache.get(SCRIPTS, key)
     if cached is not None:
@@ -96,7 +108,7 @@ def _script(essay: Essay, settings: Settings, cache: AudioCache | None) -> Scrip
             return script_from_json(json.loads(cached))
         except (ValueError, KeyError, TypeError):
             pass  # written by another version of narrator: make it again
-    script = build_script(essay, pauses, reading)
+    script = build_script(essay, pauses, reading, opening)
     cache.put(SCRIPTS, key, json.dumps(script_to_json(script), ensure_ascii=False).encode())
     return script
 
@@ -180,18 +192,21 @@ def plan(prepared: Prepared, use_cache: bool = True) -> list[ChapterPlan]:
 
 
 def write_sidecars(
-    output: Path, script: Script, timeline: Timeline, sentence_ms: int
+    output: Path, script: Script, timeline: Timeline, sentence_ms: int, cover: Cover
 ) -> tuple[Path, ...]:
-    """NAME.chapters.json and NAME.vtt beside the MP3, each written atomically."""
+    """NAME.chapters.json, NAME.vtt and the cover image (NAME.jpg or .png) beside the MP3,
+    each written atomically; `narrator feed` links them."""
     from narrator.publish import chapters_json, sentence_cues, webvtt
 
+    cues = sentence_cues(script.chapters, timeline, sentence_ms)
     files = {
-        output.with_suffix(".chapters.json"): chapters_json(timeline),
-        output.with_suffix(".vtt"): webvtt(sentence_cues(script.chapters, timeline, sentence_ms)),
+        output.with_suffix(".chapters.json"): chapters_json(timeline).encode(),
+        output.with_suffix(".vtt"): webvtt(cues).encode(),
+        output.with_suffix(".png" if cover.mime == "image/png" else ".jpg"): cover.data,
     }
-    for path, text in files.items():
+    for path, data in files.items():
         with atomic_output(path) as temp:
-            temp.write_text(text, encoding="utf-8")
+            temp.write_bytes(data)
     return tuple(files)
 
 
@@ -238,10 +253,11 @@ def build(
             year=essay.date[:4] if essay.date and essay.date[:4].isdigit() else None,
             generator=f"narrator {__version__}",
             source_sha256=prepared.source_sha256,
+            cover=prepared.cover,
         )
         write_tags(temp, tags, timeline)
         seconds["tag"] = time.perf_counter() - started
-    sidecars = write_sidecars(output, script, timeline, settings.pauses.sentence_ms)
+    sidecars = write_sidecars(output, script, timeline, settings.pauses.sentence_ms, prepared.cover)
     if cache is not None:
         cache.evict()
     segments = [s for chapter in script.chapters for s in chapter.segments]

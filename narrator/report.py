@@ -20,9 +20,8 @@ from rich.progress import (
 from rich.table import Table
 
 from narrator.cache import CacheInfo
-from narrator.doctor import Check
 from narrator.engine import VoiceInfo
-from narrator.model import ProgressCallback
+from narrator.model import Check, ProgressCallback
 from narrator.pipeline import BuildResult, ChapterPlan
 
 _PLAIN_EVERY_S = 5.0  # how often to print a progress line when stderr is not a terminal

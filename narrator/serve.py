@@ -61,9 +61,8 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
         if count == 0 or size == 0:
             raise Unsatisfiable
         return max(size - count, 0), size - 1
-    first = int(match[1])
-    last = int(match[2]) if match[2] else size - 1
-    if last < first:
+    first, last = int(match[1]), int(match[2]) if match[2] else size - 1
+    if match[2] and last < first:
         return None
     if first >= size:
         raise Unsatisfiable
@@ -235,7 +234,7 @@ def server_url(server: ThreadingHTTPServer) -> str:
     host, port = server.server_address[:2]
     if host in ("0.0.0.0", ""):
         host = lan_address()
-    return f"http://{host!s}:{port}"
+    return f"http://{host}:{port}"
 
 
 def qr_code(text: str) -> str | None:

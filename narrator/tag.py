@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mutagen.id3 import (
+    APIC,
     CHAP,
     CTOC,
     ID3,
@@ -23,9 +24,11 @@ from mutagen.id3 import (
     TXXX,
     CTOCFlags,
     Encoding,
+    PictureType,
 )
 from mutagen.id3._tags import save_frame  # private, but the only way to control order
 
+from narrator.cover import Cover
 from narrator.model import Timeline
 
 MAX_CHAPTERS = 255  # a CTOC lists at most 255 children
@@ -51,6 +54,7 @@ class EpisodeTags:
     year: str | None
     generator: str
     source_sha256: str
+    cover: Cover | None = None
 
 
 def chapter_frames(timeline: Timeline) -> list[CHAP | CTOC]:
@@ -92,6 +96,16 @@ def write_tags(path: Path, tags: EpisodeTags, timeline: Timeline) -> None:
     id3.add(TLEN(encoding=utf16, text=[str(timeline.duration_ms)]))
     id3.add(TXXX(encoding=utf16, desc="generator", text=[tags.generator]))
     id3.add(TXXX(encoding=utf16, desc="source_sha256", text=[tags.source_sha256]))
+    if tags.cover is not None:
+        id3.add(
+            APIC(
+                encoding=Encoding.UTF16,
+                mime=tags.cover.mime,
+                type=PictureType.COVER_FRONT,
+                desc="Cover",
+                data=tags.cover.data,
+            )
+        )
     for frame in chapter_frames(timeline):
         id3.add(frame)
     id3.update_to_v23()  # TDRC becomes TYER, and so on, also inside CHAP frames

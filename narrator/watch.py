@@ -48,8 +48,11 @@ def watch(
     rebuild: Callable[[list[str]], None],
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
-    """Call `rebuild(changed paths)` after each settled change, until interrupted."""
+    """Build once, then call `rebuild(changed paths)` after each settled change, until
+    interrupted. The files are stamped before the first build, so a save made while it
+    runs is not missed."""
     current = stamp(paths())
+    rebuild([])
     while True:
         sleep(POLL_S)
         seen = stamp(paths())

@@ -371,3 +371,15 @@ def test_script_carries_essay_title_author_and_chapter_titles() -> None:
     assert (script.title, script.author) == ("T", None)
     assert [c.title for c in script.chapters] == ["Lead", "Second"]
     assert script_to_text(script).splitlines()[:3] == ["T", "", "1. Lead"]
+
+
+def test_opening_line_names_a_real_title_and_author() -> None:
+    named = Essay("On Walking", (Chapter("On Walking", (para("Text."),), spoken_title=False),),
+                  author="A. Writer", titled=True)  # fmt: skip
+    script = build_script(named, P, opening=True)
+    assert only_segments(script)[0] == Segment(
+        "On Walking, by A. Writer.", P.heading_ms, NONE, HEADING
+    )
+    untitled = Essay("File Name", named.chapters, author="A. Writer", titled=False)
+    assert texts(build_script(untitled, P, opening=True)) == ["Text."]
+    assert texts(build_script(named, P)) == ["Text."]

@@ -60,7 +60,7 @@ def test_a_lexicon_entry_changes_that_word_and_nothing_else(narrate, tmp_path: P
     old = [s["text"] for c in before["chapters"] for s in c["segments"]]
     new = [s["text"] for c in after["chapters"] for s in c["segments"]]
     changed = [(a, b) for a, b in zip(old, new, strict=True) if a != b]
-    assert changed == [("Shue plays Sera.", "Shoo plays Sera.")]
+    assert changed == [("On Shue.", "On Shoo."), ("Shue plays Sera.", "Shoo plays Sera.")]
     assert before["title"] == after["title"] == "On Shue"  # the tag keeps the written title
 
 

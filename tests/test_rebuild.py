@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -66,8 +67,8 @@ def test_edit_rebuilds_one_segment_and_matches_a_clean_build(essay: Path, tmp_pa
     build(essay, tmp_path / "first.mp3", cache)
     essay.write_text(ESSAY.replace("The lamp is warm.", "The lamp is very warm."), "utf-8")
     rebuilt = build(essay, tmp_path / "rebuilt.mp3", cache)
-    assert reused(rebuilt.stdout) == (11, 12)  # headings are segments too
-    assert "reused 11 of 12 segments and 2 of 3 encoded chapters" in rebuilt.stdout
+    assert reused(rebuilt.stdout) == (12, 13)  # headings are segments too
+    assert "reused 12 of 13 segments and 2 of 3 encoded chapters" in rebuilt.stdout
     build(essay, tmp_path / "clean.mp3", tmp_path / "empty-cache")
     assert (tmp_path / "rebuilt.mp3").read_bytes() == (tmp_path / "clean.mp3").read_bytes()
 
@@ -78,7 +79,7 @@ def test_unchanged_essay_rebuilds_without_changing_a_byte(essay: Path, tmp_path:
     build(essay, out, cache)
     first = out.read_bytes()
     again = build(essay, out, cache)
-    assert reused(again.stdout) == (12, 12)
+    assert reused(again.stdout) == (13, 13)
     assert out.read_bytes() == first
 
 
@@ -95,16 +96,16 @@ def test_inserted_paragraph_is_all_that_is_synthesized(essay: Path, tmp_path: Pa
     assert plan.returncode == 0, plan.stderr
     rows = {line.split("│")[2].strip(): line for line in plan.stdout.splitlines() if "│" in line}
     assert re.search(r"│\s*2\s*│\s*4\s*│", rows["The Study"])  # synthesize 2, reuse 4
-    assert re.search(r"│\s*0\s*│\s*4\s*│", rows["The Kitchen"])
-    assert "would synthesize 2 and reuse 12 of 14 segments" in plan.stdout
+    assert re.search(r"│\s*0\s*│\s*5\s*│", rows["The Kitchen"])  # with the opening line
+    assert "would synthesize 2 and reuse 13 of 15 segments" in plan.stdout
     result = build(essay, tmp_path / "after.mp3", cache)
-    assert reused(result.stdout) == (12, 14)
+    assert reused(result.stdout) == (13, 15)
 
 
 def test_dry_run_and_no_cache_write_nothing(essay: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     plan = run("build", essay, "--dry-run", cache=cache, cwd=tmp_path)
-    assert plan.returncode == 0 and "would synthesize 12 and reuse 0 of 12" in plan.stdout
+    assert plan.returncode == 0 and "would synthesize 13 and reuse 0 of 13" in plan.stdout
     assert not (tmp_path / "audio").exists() and not cache.exists()
     build(essay, tmp_path / "x.mp3", cache, "--no-cache")
     assert not cache.exists()
@@ -118,7 +119,7 @@ def test_corrupt_cache_entries_are_made_again(essay: Path, tmp_path: Path) -> No
     for entry in entries:
         entry.write_bytes(entry.read_bytes()[: len(entry.read_bytes()) // 2])
     result = build(essay, tmp_path / "again.mp3", cache)
-    assert reused(result.stdout) == (0, 12)
+    assert reused(result.stdout) == (0, 13)
     assert (tmp_path / "again.mp3").read_bytes() == (tmp_path / "good.mp3").read_bytes()
 
 
@@ -170,14 +171,19 @@ def test_watch_rebuilds_when_the_essay_is_saved(essay: Path, tmp_path: Path) -> 
         stderr=subprocess.PIPE,
         text=True,
     )
-    try:
+    def readline() -> str:  # never wait forever on a watcher that missed a change
         assert proc.stdout is not None
-        assert "built" in proc.stdout.readline()
+        ready, _, _ = select.select([proc.stdout], [], [], 120)
+        assert ready, "watch printed nothing for two minutes"
+        return proc.stdout.readline()
+
+    try:
+        assert "built" in readline()
         first = out.read_bytes()
         essay.write_text(ESSAY.replace("Bees work", "Bees still work"), "utf-8")
-        lines = [proc.stdout.readline() for _ in range(3)]
+        lines = [readline() for _ in range(3)]
         assert "changed" in lines[0] and "The Garden" in lines[1], lines
-        assert "reused 11 of 12 segments" in lines[2], lines
+        assert "reused 12 of 13 segments" in lines[2], lines
         assert out.read_bytes() != first
     finally:
         proc.send_signal(signal.SIGINT)
