@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from narrator import __version__
-from narrator.errors import NarratorError
+from narrator.errors import NarratorError, OutputError
 
 if TYPE_CHECKING:
     from narrator.cache import AudioCache
@@ -105,7 +105,9 @@ JobsOpt = Annotated[
 
 @app.command()
 def build(
-    essay: EssayArg,
+    essays: Annotated[
+        list[Path], typer.Argument(help="Essays (Markdown or plain text), or folders of them.")
+    ],
     output: OutputOpt = None,
     title: TitleOpt = None,
     author: AuthorOpt = None,
@@ -122,22 +124,37 @@ def build(
     ] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Build ESSAY into a chaptered, tagged MP3, reusing audio from earlier builds."""
+    """Build each essay into a chaptered, tagged MP3, reusing audio from earlier builds.
+
+    Several essays (or a folder) are built into the output folder one after another,
+    sharing one pool of speech workers; every essay is read and checked before any audio
+    is made."""
     from narrator import pipeline
     from narrator.report import progress_reporter, render_build, render_plan
+    from narrator.synthesize import synthesis_pool
 
     flags = {"title": title, "author": author, "voice": voice, "rate": rate, "jobs": jobs}
     with _errors_to_exit_codes():
+        paths = pipeline.essays_in(essays)
+        if len(paths) > 1 and output is not None and not output.is_dir():
+            raise OutputError(
+                f"several essays need an output folder, and {output} is not one",
+                "create the folder or leave out -o to use audio/",
+            )
         # a dry run reads the cache but writes nothing, not even the script
-        prepared = pipeline.prepare(essay, flags, config, use_cache=not (no_cache or dry_run))
-        target = pipeline.output_path(essay, output, prepared.settings)
+        use = not (no_cache or dry_run)
+        prepared = [pipeline.prepare(path, flags, config, use_cache=use) for path in paths]
+        targets = [pipeline.output_path(p.essay_path, output, p.settings) for p in prepared]
         if dry_run:
-            render_plan(pipeline.plan(prepared, use_cache=not no_cache), target)
+            for one, target in zip(prepared, targets, strict=True):
+                render_plan(pipeline.plan(one, use_cache=not no_cache), target)
             return
-        with progress_reporter(enabled=not quiet) as progress:
-            result = pipeline.build(prepared, target, progress, use_cache=not no_cache)
-        if not quiet:
-            render_build(result)
+        with synthesis_pool(prepared[0].settings.jobs) as pool:
+            for one, target in zip(prepared, targets, strict=True):
+                with progress_reporter(enabled=not quiet) as progress:
+                    result = pipeline.build(one, target, progress, not no_cache, pool)
+                if not quiet:
+                    render_build(result)
 
 
 class ScriptFormat(str, Enum):

@@ -9,7 +9,8 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -111,6 +112,22 @@ def _script(essay: Essay, settings: Settings, cache: AudioCache | None) -> Scrip
     script = build_script(essay, pauses, reading, opening)
     cache.put(SCRIPTS, key, json.dumps(script_to_json(script), ensure_ascii=False).encode())
     return script
+
+
+def essays_in(paths: Sequence[Path]) -> list[Path]:
+    """The essays named: files as given, folders by their .md, .markdown and .txt files."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            inside = sorted(
+                p for p in path.iterdir() if p.suffix.lower() in (".md", ".markdown", ".txt")
+            )
+            if not inside:
+                raise InputError(f"{path} holds no essays", "put .md or .txt files in it")
+            found += inside
+        else:
+            found.append(path)
+    return found
 
 
 def output_path(essay_path: Path, out: Path | None, settings: Settings) -> Path:
@@ -215,8 +232,10 @@ def build(
     output: Path,
     progress: ProgressCallback | None = None,
     use_cache: bool = True,
+    pool: ProcessPoolExecutor | None = None,
 ) -> BuildResult:
-    """Synthesize, assemble, encode and tag the episode into `output`."""
+    """Synthesize, assemble, encode and tag the episode into `output` (with `pool`'s
+    workers when several builds share them)."""
     settings, script, essay = prepared.settings, prepared.script, prepared.essay
     if len(script.chapters) > MAX_CHAPTERS:
         raise InputError(
@@ -234,7 +253,7 @@ def build(
         u for spec, data in zip(specs, cached, strict=True) if data is None for u, _ in spec.parts
     ]
     synthesis = synthesize(
-        list(dict.fromkeys(needed)), _voice(settings), keys, settings.jobs, cache, progress
+        list(dict.fromkeys(needed)), _voice(settings), keys, settings.jobs, cache, progress, pool
     )
     seconds["synthesize"] = time.perf_counter() - started
     output.parent.mkdir(parents=True, exist_ok=True)

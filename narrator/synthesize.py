@@ -8,6 +8,7 @@ listener hears are the script's.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import signal
 from collections.abc import Iterator, Mapping, Sequence
@@ -16,8 +17,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, replace
 
 from narrator.cache import AudioCache, content_key
-from narrator.engine import EngineConfig, Prosody, Pyttsx3Engine, SpeechEngine, engine_identity
-from narrator.errors import DependencyError
+from narrator.engine import EngineConfig, Prosody, Pyttsx3Engine, engine_identity
+from narrator.errors import DependencyError, SettingsError
 from narrator.model import Emphasis, ProgressCallback, Script, Segment, Style
 from narrator.pcm import TRIM_SETTINGS, trim_silence
 
@@ -76,7 +77,8 @@ def prosody_for(base: Prosody, emphasis: Emphasis, style: Style = Style.BODY) ->
     )
 
 
-_worker_engine: SpeechEngine | None = None
+_worker_engine: Pyttsx3Engine | None = None
+_worker_config = EngineConfig("")
 
 
 def _init_worker() -> None:
@@ -86,9 +88,20 @@ def _init_worker() -> None:
 def _synthesize_batch(voice: Voice, batch: list[Utterance]) -> list[bytes]:
     """Runs in a worker. The engine is made by the first task rather than the pool
     initializer so that a bad setting (an unknown voice) reaches the parent as its error."""
-    global _worker_engine
+    global _worker_engine, _worker_config
     if _worker_engine is None:
-        _worker_engine = Pyttsx3Engine(voice.engine)
+        _worker_engine, _worker_config = Pyttsx3Engine(voice.engine), voice.engine
+    elif voice.engine != _worker_config:
+        # a shared pool building several essays: one espeak-ng per process, new voice only
+        if replace(voice.engine, voice=_worker_config.voice) != _worker_config or "+" in (
+            voice.engine.voice + _worker_config.voice
+        ):
+            raise SettingsError(
+                "essays built together must use the same espeak-ng and no voice variants",
+                "build them one at a time",
+            )
+        _worker_engine.set_voice(voice.engine.voice)
+        _worker_config = voice.engine
     engine = _worker_engine
     return [
         trim_silence(audio.pcm, audio.sample_rate)
@@ -149,6 +162,7 @@ def synthesize(
     jobs: int,
     cache: AudioCache | None = None,
     progress: ProgressCallback | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> Synthesis:
     """The clips of `needed`: from the cache, else synthesized (and then stored).
 
@@ -164,43 +178,54 @@ def synthesize(
             if cached is not None:
                 clips[utterance] = cached
     missing = [u for u in needed if u not in clips]
-    total = sum(len(u.text) for u in missing)
-    done = 0
     if missing:
-        for batch, pcm in _run_pool(voice, missing, jobs):
-            for utterance, clip in zip(batch, pcm, strict=True):
-                clips[utterance] = clip
-                if cache is not None:
-                    cache.put(SEGMENTS, keys[utterance], clip)
-            done += sum(len(u.text) for u in batch)
-            if progress:
-                progress("synthesizing", done, total)
+        with contextlib.ExitStack() as stack:
+            if pool is None:
+                pool = stack.enter_context(synthesis_pool(jobs))
+            total = sum(len(u.text) for u in missing)
+            for batch, pcm in _run_pool(voice, missing, pool, progress, total):
+                for utterance, clip in zip(batch, pcm, strict=True):
+                    clips[utterance] = clip
+                    if cache is not None:
+                        cache.put(SEGMENTS, keys[utterance], clip)
     return Synthesis(clips, frozenset(missing))
 
 
-def _run_pool(
-    voice: Voice, missing: list[Utterance], jobs: int
-) -> Iterator[tuple[list[Utterance], list[bytes]]]:
-    """Yield (batch, clips) as workers finish them."""
+def synthesis_pool(jobs: int) -> ProcessPoolExecutor:
+    """Worker processes for synthesis, started with `spawn`; several builds may share one."""
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
+    return ProcessPoolExecutor(
         max_workers=max(1, jobs), mp_context=context, initializer=_init_worker
-    ) as pool:
-        pending: dict[Future[list[bytes]], list[Utterance]] = {
-            pool.submit(_synthesize_batch, voice, batch): batch for batch in batches(missing)
-        }
-        try:
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    batch = pending.pop(future)
-                    try:
-                        yield batch, future.result()
-                    except BrokenProcessPool as exc:
-                        raise DependencyError(
-                            "a speech worker process died", "run `narrator doctor`"
-                        ) from exc
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+    )
+
+
+def _run_pool(
+    voice: Voice,
+    missing: list[Utterance],
+    pool: ProcessPoolExecutor,
+    progress: ProgressCallback | None,
+    total: int,
+) -> Iterator[tuple[list[Utterance], list[bytes]]]:
+    """Yield (batch, clips) as workers finish them, reporting progress."""
+    pending: dict[Future[list[bytes]], list[Utterance]] = {
+        pool.submit(_synthesize_batch, voice, batch): batch for batch in batches(missing)
+    }
+    done = 0
+    try:
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                batch = pending.pop(future)
+                try:
+                    yield batch, future.result()
+                except BrokenProcessPool as exc:
+                    raise DependencyError(
+                        "a speech worker process died", "run `narrator doctor`"
+                    ) from exc
+                done += sum(len(u.text) for u in batch)
+                if progress:
+                    progress("synthesizing", done, total)
+    except BaseException:
+        for future in pending:
+            future.cancel()
+        raise

@@ -219,3 +219,17 @@ def test_script_reads_numbers_dates_money_and_abbreviations_as_a_narrator(
     ):
         assert reading in spoken, reading
     assert not re.search(r"[0-9$%&@#/<>*_]", spoken), spoken
+
+
+def test_a_folder_of_essays_builds_each_into_the_output_folder(narrate, tmp_path: Path) -> None:
+    essays = tmp_path / "essays"
+    essays.mkdir()
+    (essays / "one.md").write_text("# One\n\nThe first essay is short.\n", encoding="utf-8")
+    (essays / "two.txt").write_text("The second one is shorter.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    result = narrate("build", essays, "-o", out, "-q")
+    assert result.code == 0, result.stderr
+    assert {p.name for p in out.glob("*.mp3")} == {"one.mp3", "two.mp3"}
+    refused = narrate("build", essays, "-o", tmp_path / "single.mp3")
+    assert refused.code == 1 and "output folder" in refused.stderr
