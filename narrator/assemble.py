@@ -11,14 +11,16 @@ the file as written, and the file is the same whichever chapters came from the c
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from narrator.cache import AudioCache, content_key
+from narrator.errors import InputError
 from narrator.ffmpeg import convert
 from narrator.model import AudioFormat, ChapterMark, Cue, ProgressCallback, Script, Timeline
 from narrator.mp3frames import count_frames, info_frame, samples_per_frame
@@ -46,6 +48,8 @@ class ChapterSpec:
     lead_ms: int
     parts: tuple[tuple[Utterance, int], ...]
     key: str
+    intro: bytes = b""  # PCM played before the chapter's speech (the episode's intro)
+    outro: bytes = b""  # PCM played after it (the episode's outro)
 
 
 def chapter_leads(script: Script) -> list[int]:
@@ -60,8 +64,42 @@ def chapter_leads(script: Script) -> list[int]:
     return leads
 
 
+@dataclass(frozen=True)
+class Framing:
+    """Intro and outro audio of the episode, as PCM at the engine's rate (already faded)."""
+
+    intro: bytes = b""
+    outro: bytes = b""
+
+
+def _framed_key(key: str, pcm: bytes) -> str:
+    return content_key("framed", key, hashlib.sha256(pcm).hexdigest()) if pcm else key
+
+
+def framing_pcm(
+    path: Path, ffmpeg: str, sample_rate: int, fade_in_s: float, fade_out_s: float
+) -> bytes:
+    """A jingle decoded to mono PCM, faded in and out (the fade out ends at its end)."""
+    if not path.is_file():
+        raise InputError(f"intro or outro audio {path} does not exist", "fix the setting")
+    from mutagen import File as MutagenFile
+
+    info = MutagenFile(path)
+    length = info.info.length if info is not None and info.info else 0.0
+    fades = f"afade=t=in:d={fade_in_s}"
+    if length > fade_out_s:
+        fades += f",afade=t=out:st={length - fade_out_s:.3f}:d={fade_out_s}"
+    args = ["-i", str(path), "-af", fades, "-f", "s16le", "-ac", "1", "-ar", str(sample_rate),
+            "pipe:1"]  # fmt: skip
+    return convert(ffmpeg, args, b"")
+
+
 def chapter_specs(
-    script: Script, keys: Mapping[Utterance, str], fmt: AudioFormat, encoder: str
+    script: Script,
+    keys: Mapping[Utterance, str],
+    fmt: AudioFormat,
+    encoder: str,
+    framing: Framing = Framing(),
 ) -> list[ChapterSpec]:
     """Each chapter's parts and cache key (pure: the key hashes segment keys, not audio)."""
     leads = chapter_leads(script)
@@ -86,6 +124,11 @@ def chapter_specs(
             [(keys[utterance], pause) for utterance, pause in parts],
         )
         specs.append(ChapterSpec(chapter.title, leads[index], parts, key))
+    if framing.intro or framing.outro:
+        first = specs[0]
+        specs[0] = replace(first, intro=framing.intro, key=_framed_key(first.key, framing.intro))
+        last = specs[-1]
+        specs[-1] = replace(last, outro=framing.outro, key=_framed_key(last.key, framing.outro))
     return specs
 
 
@@ -112,9 +155,11 @@ def chapter_pcm(
 ) -> tuple[bytes, tuple[tuple[int, int], ...]]:
     """The chapter's mono PCM (opening silence, then each clip and the pause after it) and
     each clip's start and end in milliseconds, counting the encoder's delay."""
-    parts = [silence(spec.lead_ms, sample_rate)] if spec.lead_ms else []
+    parts = [clip(spec.intro, sample_rate)] if spec.intro else []
+    if spec.lead_ms:
+        parts.append(silence(spec.lead_ms, sample_rate))
     spans = []
-    position = spec.lead_ms * sample_rate // 1000
+    position = (len(spec.intro) // 2) + spec.lead_ms * sample_rate // 1000
     for spoken, pause in spec.parts:
         audio = clip(clips[spoken], sample_rate)
         parts.append(audio)
@@ -130,6 +175,8 @@ def chapter_pcm(
             gap = silence(pause, sample_rate)
             parts.append(gap)
             position += int(gap.frame_count())
+    if spec.outro:
+        parts.append(clip(spec.outro, sample_rate))
     return join(parts).raw_data, tuple(spans)
 
 

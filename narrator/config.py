@@ -43,6 +43,8 @@ class Settings:
     cache_dir: str | None = None
     cache_max_mb: int = 2048
     cover: str | None = None
+    intro: str | None = None  # audio played, faded, before the first chapter's speech
+    outro: str | None = None  # and after the last chapter's
     opening_line: bool = True
     lexicon: Lexicon = ()
     date_order: str = "mdy"

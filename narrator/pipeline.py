@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from narrator import __version__
-from narrator.assemble import CHAPTERS, ChapterSpec, assemble, cached_chapters, chapter_specs
+from narrator.assemble import (
+    CHAPTERS,
+    ChapterSpec,
+    Framing,
+    assemble,
+    cached_chapters,
+    chapter_specs,
+    framing_pcm,
+)
 from narrator.cache import AudioCache, content_key, default_cache_dir
 from narrator.config import Settings, load_settings
 from narrator.cover import Cover
@@ -187,7 +195,17 @@ class ChapterPlan:
 def _specs(prepared: Prepared, ffmpeg: str) -> tuple[dict[Utterance, str], list[ChapterSpec]]:
     settings = prepared.settings
     keys = utterance_keys(prepared.script, _voice(settings))
-    return keys, chapter_specs(prepared.script, keys, settings.audio, ffmpeg_version(ffmpeg))
+    folder = prepared.essay_path.resolve().parent
+    framing = Framing(
+        *(
+            framing_pcm(folder / Path(name).expanduser(), ffmpeg, SAMPLE_RATE, fade_in, fade_out)
+            if name
+            else b""
+            for name, fade_in, fade_out in ((settings.intro, 0.5, 1.5), (settings.outro, 1.0, 2.0))
+        )
+    )
+    specs = chapter_specs(prepared.script, keys, settings.audio, ffmpeg_version(ffmpeg), framing)
+    return keys, specs
 
 
 def plan(prepared: Prepared, use_cache: bool = True) -> list[ChapterPlan]:

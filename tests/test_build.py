@@ -209,3 +209,34 @@ def test_transcript_cues_are_ordered_and_cover_the_essay(seed_mp3: Path) -> None
     assert max(map(len, lines)) <= 65
     spoken = len(" ".join(lines).split())
     assert spoken >= 0.9 * len(SEED.read_text("utf-8").split())
+
+
+def test_intro_and_outro_frame_the_speech(tmp_path: Path) -> None:
+    from helpers import ffmpeg_exe
+
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=3",
+         "-y", str(tmp_path / "jingle.wav")],
+        check=True,
+    )  # fmt: skip
+    essay = tmp_path / "essay.md"
+    essay.write_text("One sentence to hear.\n", encoding="utf-8")
+    plain = tmp_path / "plain.mp3"
+    build(plain, essay)
+    (tmp_path / "narrator.toml").write_text(
+        'intro = "jingle.wav"\noutro = "jingle.wav"\n', encoding="utf-8"
+    )
+    framed = tmp_path / "framed.mp3"
+    build(framed, essay)
+    added = MP3(framed).info.length - MP3(plain).info.length
+    assert 5.5 < added < 6.5  # two three-second jingles
+    cue = re.search(
+        r"^(\d\d):(\d\d):(\d\d)\.(\d{3}) -->", framed.with_suffix(".vtt").read_text(), re.M
+    )
+    assert int(cue[3]) == 3  # the speech starts after the three-second intro
+    (tmp_path / "narrator.toml").write_text('intro = "missing.wav"\n', encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "narrator", "build", str(essay), "-o", str(framed)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 1 and "does not exist" in proc.stderr

@@ -171,6 +171,7 @@ def test_watch_rebuilds_when_the_essay_is_saved(essay: Path, tmp_path: Path) -> 
         stderr=subprocess.PIPE,
         text=True,
     )
+
     def readline() -> str:  # never wait forever on a watcher that missed a change
         assert proc.stdout is not None
         ready, _, _ = select.select([proc.stdout], [], [], 120)
