@@ -151,8 +151,12 @@ def build(
             return
         with synthesis_pool(prepared[0].settings.jobs) as pool:
             for one, target in zip(prepared, targets, strict=True):
+                # workers serve one voice: essays with other voice settings get their own
+                same = pipeline.same_voice(one.settings, prepared[0].settings)
                 with progress_reporter(enabled=not quiet) as progress:
-                    result = pipeline.build(one, target, progress, not no_cache, pool)
+                    result = pipeline.build(
+                        one, target, progress, not no_cache, pool if same else None
+                    )
                 if not quiet:
                     render_build(result)
 

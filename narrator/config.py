@@ -74,7 +74,19 @@ _CHOICES: dict[str, tuple[int | str, ...]] = {
     "date_order": ("mdy", "dmy"),
 }
 # Settings that name programs or places: an essay's front matter may not set them
-_LOCAL_ONLY = {"ffmpeg", "espeak_library", "espeak_data", "output_dir", "cache_dir", "cache_max_mb"}
+# cover, intro and outro too: an essay from someone else must not pull local files into
+# an episode you publish
+_LOCAL_ONLY = {
+    "cover",
+    "intro",
+    "outro",
+    "ffmpeg",
+    "espeak_library",
+    "espeak_data",
+    "output_dir",
+    "cache_dir",
+    "cache_max_mb",
+}
 _TOP_KEYS = {f.name for f in fields(Settings)} - {"pauses", "audio", "lexicon"}
 _PAUSE_KEYS = {f.name for f in fields(Pauses)}
 _AUDIO_KEYS = {f.name for f in fields(AudioFormat)}

@@ -177,6 +177,11 @@ def _voice(settings: Settings) -> Voice:
     )
 
 
+def same_voice(one: Settings, other: Settings) -> bool:
+    """Whether two builds can share speech workers (one engine per worker, one voice)."""
+    return _voice(one).engine == _voice(other).engine
+
+
 def open_cache(settings: Settings) -> AudioCache:
     """The audio cache in force: the cache_dir setting, $NARRATOR_CACHE_DIR or the default."""
     root = Path(settings.cache_dir) if settings.cache_dir else default_cache_dir()

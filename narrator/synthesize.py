@@ -92,16 +92,11 @@ def _synthesize_batch(voice: Voice, batch: list[Utterance]) -> list[bytes]:
     if _worker_engine is None:
         _worker_engine, _worker_config = Pyttsx3Engine(voice.engine), voice.engine
     elif voice.engine != _worker_config:
-        # a shared pool building several essays: one espeak-ng per process, new voice only
-        if replace(voice.engine, voice=_worker_config.voice) != _worker_config or "+" in (
-            voice.engine.voice + _worker_config.voice
-        ):
-            raise SettingsError(
-                "essays built together must use the same espeak-ng and no voice variants",
-                "build them one at a time",
-            )
-        _worker_engine.set_voice(voice.engine.voice)
-        _worker_config = voice.engine
+        # the engine undoes espeak-ng's carried state for the voice it started with only
+        raise SettingsError(
+            "a worker pool can only be shared by essays with the same voice settings",
+            "build them one at a time",
+        )
     engine = _worker_engine
     return [
         trim_silence(audio.pcm, audio.sample_rate)
