@@ -5,7 +5,7 @@ encoded bytes and never write files; the only I/O is reading the user's image.
 
 Output is deterministic: the same inputs give the same bytes on the same Pillow build
 (fixed encoder settings, no metadata). Another Pillow, FreeType, zlib or libjpeg may
-rasterise or compress differently, so `cover_identity` names them for cache keys.
+rasterise or compress differently.
 """
 
 from __future__ import annotations
@@ -20,14 +20,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import PIL
-from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError, features
+from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from narrator.errors import InputError
 
 COVER_PX = 1400  # the smallest cover podcast apps accept, and the generated cover's size
 MAX_COVER_PX = 3000  # the largest they accept; bigger user images are scaled down
-COVER_REVISION = 1  # bump when a change here changes the bytes of a cover
 
 _JPEG_QUALITY = 90
 _PNG_COMPRESSION = 9
@@ -57,11 +55,6 @@ class Cover:
     mime: str  # "image/jpeg" or "image/png"
     size: int  # width == height, in pixels
 
-
-def cover_identity() -> str:
-    """What decides a cover's bytes besides its inputs: this module and Pillow's codecs."""
-    codecs = " ".join(f"{name} {features.version(name)}" for name in ("freetype2", "zlib", "jpg"))
-    return f"cover {COVER_REVISION}; Pillow {PIL.__version__}; {codecs}"
 
 
 def generated_cover(title: str, author: str | None, size: int = COVER_PX) -> Cover:
