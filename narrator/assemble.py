@@ -32,8 +32,8 @@ _CHAPTER_LEAD_MS = 700  # silence a chapter opens with, taken from the pause bef
 _LAME_QUALITY = 7  # LAME -q 7: about twice as fast as the default, no audible loss at 64 kbps
 _QUIET = ["-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact"]
 # Sample peaks limited to -2 dBFS keep true peaks below -1 dBTP after resampling and MP3.
-_LIMITER = "alimiter=limit=0.79:level=false:attack=5:release=50"
-_LIMITER_LOSS_DB = 0.5
+LIMITER = "alimiter=limit=0.79:level=false:attack=5:release=50"
+LIMITER_LOSS_DB = 0.5
 _MAX_GAIN_DB = 20.0
 _SILENT_LUFS = -70.0  # what ebur128 reports for silence
 ENCODER_DELAY_MS = 1105 * 1000 / 44100  # LAME and decoder delay (samples at 44.1 kHz)
@@ -117,8 +117,8 @@ def chapter_specs(
             "chapter",
             encoder,
             _LAME_QUALITY,
-            _LIMITER,
-            _LIMITER_LOSS_DB,
+            LIMITER,
+            LIMITER_LOSS_DB,
             asdict(fmt),
             leads[index],
             [(keys[utterance], pause) for utterance, pause in parts],
@@ -198,7 +198,7 @@ def chapter_gain_db(loudness: float, fmt: AudioFormat) -> float:
     target = -19.0 if fmt.channels == 1 else -16.0
     if loudness <= _SILENT_LUFS:
         return 0.0
-    return round(max(-_MAX_GAIN_DB, min(_MAX_GAIN_DB, target - loudness + _LIMITER_LOSS_DB)), 2)
+    return round(max(-_MAX_GAIN_DB, min(_MAX_GAIN_DB, target - loudness + LIMITER_LOSS_DB)), 2)
 
 
 def encode_args(source_rate: int, fmt: AudioFormat, gain_db: float) -> list[str]:
@@ -206,7 +206,7 @@ def encode_args(source_rate: int, fmt: AudioFormat, gain_db: float) -> list[str]
     CBR MP3 frames on stdout."""
     return [
         "-f", "s16le", "-ar", str(source_rate), "-ac", "1", "-i", "pipe:0",
-        "-af", f"volume={gain_db:.2f}dB,{_LIMITER}",
+        "-af", f"volume={gain_db:.2f}dB,{LIMITER}",
         "-ar", str(fmt.sample_rate), "-ac", str(fmt.channels),
         "-c:a", "libmp3lame", "-b:a", f"{fmt.bitrate_kbps}k",
         "-compression_level", str(_LAME_QUALITY),

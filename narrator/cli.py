@@ -122,6 +122,10 @@ def build(
         bool,
         typer.Option("--dry-run", help="Only list, per chapter, what would be synthesized."),
     ] = False,
+    audio_format: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--format", help="mp3 (default) or m4b (AAC with chapters, audiobooks)."),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Build each essay into a chaptered, tagged MP3, reusing audio from earlier builds.
@@ -134,6 +138,7 @@ def build(
     from narrator.synthesize import synthesis_pool
 
     flags = {"title": title, "author": author, "voice": voice, "rate": rate, "jobs": jobs}
+    flags["format"] = audio_format
     with _errors_to_exit_codes():
         paths = pipeline.essays_in(essays)
         if len(paths) > 1 and output is not None and not output.is_dir():

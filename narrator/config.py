@@ -42,6 +42,7 @@ class Settings:
     espeak_data: str | None = None
     cache_dir: str | None = None
     cache_max_mb: int = 2048
+    format: str = "mp3"  # or "m4b": AAC in MP4 with chapters, for audiobook apps
     cover: str | None = None
     intro: str | None = None  # audio played, faded, before the first chapter's speech
     outro: str | None = None  # and after the last chapter's
@@ -72,6 +73,7 @@ _CHOICES: dict[str, tuple[int | str, ...]] = {
     "sample_rate": (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000),
     "bitrate_kbps": (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
     "date_order": ("mdy", "dmy"),
+    "format": ("mp3", "m4b"),
 }
 # Settings that name programs or places: an essay's front matter may not set them
 # cover, intro and outro too: an essay from someone else must not pull local files into

@@ -56,7 +56,6 @@ class Cover:
     size: int  # width == height, in pixels
 
 
-
 def generated_cover(title: str, author: str | None, size: int = COVER_PX) -> Cover:
     """A square PNG: the title large on a ground coloured by its hash, the author below."""
     title = " ".join(title.split())

@@ -142,7 +142,7 @@ def output_path(essay_path: Path, out: Path | None, settings: Settings) -> Path:
     """Where the MP3 goes: `out` (a file, or a folder to put NAME.mp3 in), else the
     output folder. Only the output folder from the settings is created (by `build`, once
     there is audio to write); a missing folder in `-o` is an error, as it is often a typo."""
-    name = f"{essay_path.stem}.mp3"
+    name = f"{essay_path.stem}.{settings.format}"
     if out is None:
         return Path(settings.output_dir) / name
     if out.is_dir():
@@ -271,7 +271,8 @@ def build(
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     keys, specs = _specs(prepared, ffmpeg)
-    cached = cached_chapters(specs, cache)
+    m4b = settings.format == "m4b"
+    cached = [None] * len(specs) if m4b else cached_chapters(specs, cache)
     needed = [
         u for spec, data in zip(specs, cached, strict=True) if data is None for u, _ in spec.parts
     ]
@@ -280,24 +281,32 @@ def build(
     )
     seconds["synthesize"] = time.perf_counter() - started
     output.parent.mkdir(parents=True, exist_ok=True)
+    tags = EpisodeTags(
+        title=essay.title,
+        author=essay.author,
+        album=essay.title,
+        year=essay.date[:4] if essay.date and essay.date[:4].isdigit() else None,
+        generator=f"narrator {__version__}",
+        source_sha256=prepared.source_sha256,
+        cover=prepared.cover,
+    )
     with atomic_output(output) as temp:
         started = time.perf_counter()
-        timeline = assemble(
-            specs, cached, synthesis.clips, SAMPLE_RATE, settings.audio, temp, ffmpeg,
-            settings.jobs, cache, progress,
-        )  # fmt: skip
+        if m4b:
+            from narrator.m4b import write_m4b
+
+            timeline = write_m4b(
+                specs, synthesis.clips, SAMPLE_RATE, settings.audio, temp, ffmpeg, tags
+            )
+        else:
+            timeline = assemble(
+                specs, cached, synthesis.clips, SAMPLE_RATE, settings.audio, temp, ffmpeg,
+                settings.jobs, cache, progress,
+            )  # fmt: skip
         seconds["assemble and encode"] = time.perf_counter() - started
         started = time.perf_counter()
-        tags = EpisodeTags(
-            title=essay.title,
-            author=essay.author,
-            album=essay.title,
-            year=essay.date[:4] if essay.date and essay.date[:4].isdigit() else None,
-            generator=f"narrator {__version__}",
-            source_sha256=prepared.source_sha256,
-            cover=prepared.cover,
-        )
-        write_tags(temp, tags, timeline)
+        if not m4b:  # the m4b's metadata went in with the encoding
+            write_tags(temp, tags, timeline)
         seconds["tag"] = time.perf_counter() - started
     sidecars = write_sidecars(output, script, timeline, settings.pauses.sentence_ms, prepared.cover)
     if cache is not None:
