@@ -332,6 +332,7 @@ def say(text: str, settings: Settings, out: Path) -> str:
     file, or an MP3 when `out` ends in .mp3. Returns the text as spoken."""
     import wave
 
+    from narrator.assemble import encode_args
     from narrator.engine import Pyttsx3Engine
     from narrator.ffmpeg import convert
     from narrator.pcm import trim_silence
@@ -348,11 +349,7 @@ def say(text: str, settings: Settings, out: Path) -> str:
     pcm = trim_silence(engine.synthesize(spoken, voice.prosody).pcm, SAMPLE_RATE)
     with atomic_output(out) as temp:
         if out.suffix.lower() == ".mp3":
-            fmt = settings.audio
-            args = [
-                "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", "pipe:0",
-                "-ar", str(fmt.sample_rate), "-b:a", f"{fmt.bitrate_kbps}k", "-f", "mp3", "pipe:1",
-            ]  # fmt: skip
+            args = encode_args(SAMPLE_RATE, settings.audio, 0.0)  # the build's own encoder
             temp.write_bytes(convert(find_ffmpeg(settings.ffmpeg), args, pcm))
         else:
             with wave.open(str(temp), "wb") as wav:
