@@ -14,17 +14,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from narrator.cache import AudioCache, content_key
 from narrator.errors import InputError
-from narrator.ffmpeg import convert
-from narrator.model import AudioFormat, ChapterMark, Cue, ProgressCallback, Script, Timeline
+from narrator.ffmpeg import convert, stream
+from narrator.model import AudioFormat, ChapterMark, Cue, Script, Timeline
 from narrator.mp3frames import count_frames, info_frame, samples_per_frame
-from narrator.pcm import clip, join, silence
+from narrator.pcm import silence
 from narrator.synthesize import Utterance, utterance_of
 
 CHAPTERS = "chapters"  # cache kind: one chapter's MP3 frames
@@ -150,20 +149,34 @@ class EncodedChapter:
         return cls(blob[4 + size :], spans)
 
 
-def chapter_pcm(
-    spec: ChapterSpec, clips: Mapping[Utterance, bytes], sample_rate: int
-) -> tuple[bytes, tuple[tuple[int, int], ...]]:
-    """The chapter's mono PCM (opening silence, then each clip and the pause after it) and
-    each clip's start and end in milliseconds, counting the encoder's delay."""
-    parts = [clip(spec.intro, sample_rate)] if spec.intro else []
+ClipSource = Callable[[Utterance], bytes]  # a clip's trimmed PCM, by utterance
+
+
+def chapter_pieces(spec: ChapterSpec, clip_of: ClipSource, sample_rate: int) -> Iterator[bytes]:
+    """The chapter's mono PCM in order, piece by piece: intro, opening silence, then each
+    clip and the pause after it, then outro. Streamed to the encoder, never joined in
+    memory, so a chapter of any length needs the memory of one clip."""
+    if spec.intro:
+        yield spec.intro
     if spec.lead_ms:
-        parts.append(silence(spec.lead_ms, sample_rate))
+        yield silence(spec.lead_ms, sample_rate).raw_data
+    for spoken, pause in spec.parts:
+        yield clip_of(spoken)
+        if pause > 0:
+            yield silence(pause, sample_rate).raw_data
+    if spec.outro:
+        yield spec.outro
+
+
+def chapter_spans(
+    spec: ChapterSpec, clip_bytes: Sequence[int], sample_rate: int
+) -> tuple[tuple[int, int], ...]:
+    """Each clip's start and end in milliseconds, counting the encoder's delay, from the
+    clips' sizes in bytes (pure)."""
     spans = []
     position = (len(spec.intro) // 2) + spec.lead_ms * sample_rate // 1000
-    for spoken, pause in spec.parts:
-        audio = clip(clips[spoken], sample_rate)
-        parts.append(audio)
-        end = position + int(audio.frame_count())
+    for (_, pause), size in zip(spec.parts, clip_bytes, strict=True):
+        end = position + size // 2
         spans.append(
             (
                 round(position * 1000 / sample_rate + ENCODER_DELAY_MS),
@@ -172,21 +185,42 @@ def chapter_pcm(
         )
         position = end
         if pause > 0:
-            gap = silence(pause, sample_rate)
-            parts.append(gap)
-            position += int(gap.frame_count())
-    if spec.outro:
-        parts.append(clip(spec.outro, sample_rate))
-    return join(parts).raw_data, tuple(spans)
+            position += len(silence(pause, sample_rate).raw_data) // 2
+    return tuple(spans)
 
 
-def measure_loudness(ffmpeg: str, pcm: bytes, sample_rate: int) -> float:
+def measure_loudness(ffmpeg: str, pcm: Iterable[bytes], sample_rate: int) -> float:
     """Integrated loudness (LUFS, ITU-R BS.1770) of mono PCM, by ffmpeg's ebur128 filter."""
     args = ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
             "-af", "ebur128=framelog=quiet", "-f", "null", "-"]  # fmt: skip
-    report = convert(ffmpeg, args, pcm, keep_stderr=True)
+    report = stream(ffmpeg, args, pcm, keep_stderr=True)
     found = re.findall(rb"I:\s+(-?[\d.]+) LUFS", report)
     return float(found[-1]) if found else _SILENT_LUFS
+
+
+def chapter_gain(
+    spec: ChapterSpec, clip_of: ClipSource, sample_rate: int, fmt: AudioFormat, ffmpeg: str
+) -> tuple[float, tuple[tuple[int, int], ...]]:
+    """The gain that levels the chapter, and its segments' spans: the first of two passes
+    over the chapter's audio (loudness needs the whole chapter before any of it is encoded)."""
+    sizes: list[int] = []
+
+    def measured(spoken: Utterance) -> bytes:
+        pcm = clip_of(spoken)
+        sizes.append(len(pcm))
+        return pcm
+
+    loudness = measure_loudness(ffmpeg, chapter_pieces(spec, measured, sample_rate), sample_rate)
+    return chapter_gain_db(loudness, fmt), chapter_spans(spec, sizes, sample_rate)
+
+
+def encode_chapter(
+    spec: ChapterSpec, clip_of: ClipSource, sample_rate: int, fmt: AudioFormat, ffmpeg: str
+) -> EncodedChapter:
+    """Level and encode one chapter to bare MP3 frames, streaming its clips twice."""
+    gain, spans = chapter_gain(spec, clip_of, sample_rate, fmt, ffmpeg)
+    args = encode_args(sample_rate, fmt, gain)
+    return EncodedChapter(stream(ffmpeg, args, chapter_pieces(spec, clip_of, sample_rate)), spans)
 
 
 def chapter_gain_db(loudness: float, fmt: AudioFormat) -> float:
@@ -215,6 +249,21 @@ def encode_args(source_rate: int, fmt: AudioFormat, gain_db: float) -> list[str]
     ]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class SpooledChapter:
+    """An encoded chapter waiting on disk to be joined into the episode."""
+
+    path: Path
+    frames: int
+    spans_ms: tuple[tuple[int, int], ...]
+
+
+def spool(chapter: EncodedChapter, path: Path) -> SpooledChapter:
+    """Write a chapter's frames to `path`, keeping only what joining needs in memory."""
+    path.write_bytes(chapter.mp3)
+    return SpooledChapter(path, count_frames(chapter.mp3), chapter.spans_ms)
+
+
 def chapter_marks(
     specs: Sequence[ChapterSpec], frames: Sequence[int], fmt: AudioFormat, duration_ms: int
 ) -> tuple[ChapterMark, ...]:
@@ -231,59 +280,28 @@ def chapter_marks(
     )
 
 
-def cached_chapters(
-    specs: Sequence[ChapterSpec], cache: AudioCache | None
-) -> list[EncodedChapter | None]:
-    """Each chapter's encoding from the cache, or None where it must be encoded."""
-    found: list[EncodedChapter | None] = []
-    for spec in specs:
-        blob = cache.get(CHAPTERS, spec.key) if cache is not None else None
-        found.append(EncodedChapter.from_bytes(blob) if blob is not None else None)
-    return found
+def cached_chapter(spec: ChapterSpec, cache: AudioCache | None) -> EncodedChapter | None:
+    """The chapter's encoding from the cache, or None where it must be encoded."""
+    blob = cache.get(CHAPTERS, spec.key) if cache is not None else None
+    return EncodedChapter.from_bytes(blob) if blob is not None else None
 
 
-def assemble(
-    specs: Sequence[ChapterSpec],
-    cached: Sequence[EncodedChapter | None],
-    clips: Mapping[Utterance, bytes],
-    sample_rate: int,
-    fmt: AudioFormat,
-    out: Path,
-    ffmpeg: str,
-    jobs: int = 1,
-    cache: AudioCache | None = None,
-    progress: ProgressCallback | None = None,
+def join_chapters(
+    specs: Sequence[ChapterSpec], chapters: Sequence[SpooledChapter], fmt: AudioFormat, out: Path
 ) -> Timeline:
-    """Encode the chapters not `cached`, write the episode to `out`, say where chapters are.
-
-    `clips` must hold every clip of the chapters to encode.
-    """
-    encoded = list(cached)
-    missing = [index for index, data in enumerate(encoded) if data is None]
-
-    def encode(index: int) -> EncodedChapter:
-        pcm, spans = chapter_pcm(specs[index], clips, sample_rate)
-        gain = chapter_gain_db(measure_loudness(ffmpeg, pcm, sample_rate), fmt)
-        return EncodedChapter(convert(ffmpeg, encode_args(sample_rate, fmt, gain), pcm), spans)
-
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for done, (index, data) in enumerate(
-            zip(missing, pool.map(encode, missing), strict=True), 1
-        ):
-            encoded[index] = data
-            if cache is not None:
-                cache.put(CHAPTERS, specs[index].key, data.to_bytes())
-            if progress:
-                progress("encoding", done, len(missing))
-    chapters = [data for data in encoded if data is not None]
-    pieces = [chapter.mp3 for chapter in chapters]
-    frames = [count_frames(data) for data in pieces]
+    """Write the episode to `out`, an Info header then each chapter's frames, one chapter
+    in memory at a time; say where its chapters and segments are heard."""
+    total_frames = sum(chapter.frames for chapter in chapters)
+    total_bytes = sum(chapter.path.stat().st_size for chapter in chapters)
+    with chapters[0].path.open("rb") as first:
+        head = first.read(4)
     with out.open("wb") as file:
-        file.write(info_frame(pieces[0], sum(frames), sum(map(len, pieces))))
-        for data in pieces:
-            file.write(data)
-    duration = round(sum(frames) * samples_per_frame(fmt.sample_rate) * 1000 / fmt.sample_rate)
-    marks = chapter_marks(specs, frames, fmt, duration)
+        file.write(info_frame(head, total_frames, total_bytes))
+        for chapter in chapters:
+            file.write(chapter.path.read_bytes())
+    per_frame = samples_per_frame(fmt.sample_rate)
+    duration = round(total_frames * per_frame * 1000 / fmt.sample_rate)
+    marks = chapter_marks(specs, [chapter.frames for chapter in chapters], fmt, duration)
     cues = tuple(
         tuple(
             Cue(spoken.text, mark.start_ms + start, min(mark.start_ms + end, duration))

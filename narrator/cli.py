@@ -22,7 +22,7 @@ from narrator.errors import NarratorError, OutputError
 
 if TYPE_CHECKING:
     from narrator.cache import AudioCache
-    from narrator.pipeline import Prepared
+    from narrator.prepare import Prepared
 
 EXIT_INTERRUPTED = 130
 
@@ -134,13 +134,14 @@ def build(
     sharing one pool of speech workers; every essay is read and checked before any audio
     is made."""
     from narrator import pipeline
+    from narrator.prepare import essays_in, prepare
     from narrator.report import progress_reporter, render_build, render_plan
     from narrator.synthesize import synthesis_pool
 
     flags = {"title": title, "author": author, "voice": voice, "rate": rate, "jobs": jobs}
     flags["format"] = audio_format
     with _errors_to_exit_codes():
-        paths = pipeline.essays_in(essays)
+        paths = essays_in(essays)
         if len(paths) > 1 and output is not None and not output.is_dir():
             raise OutputError(
                 f"several essays need an output folder, and {output} is not one",
@@ -148,19 +149,20 @@ def build(
             )
         # a dry run reads the cache but writes nothing, not even the script
         use = not (no_cache or dry_run)
-        prepared = [pipeline.prepare(path, flags, config, use_cache=use) for path in paths]
+        prepared = [prepare(path, flags, config, use_cache=use) for path in paths]
         targets = [pipeline.output_path(p.essay_path, output, p.settings) for p in prepared]
         if dry_run:
             for one, target in zip(prepared, targets, strict=True):
                 render_plan(pipeline.plan(one, use_cache=not no_cache), target)
             return
+        covers = [pipeline.cover_for(one) for one in prepared]  # checked before any audio
         with synthesis_pool(prepared[0].settings.jobs) as pool:
-            for one, target in zip(prepared, targets, strict=True):
+            for one, cover, target in zip(prepared, covers, targets, strict=True):
                 # workers serve one voice: essays with other voice settings get their own
                 same = pipeline.same_voice(one.settings, prepared[0].settings)
                 with progress_reporter(enabled=not quiet) as progress:
                     result = pipeline.build(
-                        one, target, progress, not no_cache, pool if same else None
+                        one, cover, target, progress, not no_cache, pool if same else None
                     )
                 if not quiet:
                     render_build(result)
@@ -182,11 +184,11 @@ def script(
     config: ConfigOpt = None,
 ) -> None:
     """Print the spoken script of ESSAY: chapters, segments, pauses and emphasis."""
-    from narrator import pipeline
     from narrator.markup import script_to_json, script_to_text
+    from narrator.prepare import prepare
 
     with _errors_to_exit_codes():
-        prepared = pipeline.prepare(essay, {"title": title, "author": author}, config)
+        prepared = prepare(essay, {"title": title, "author": author}, config)
         if fmt is ScriptFormat.json:
             print(json.dumps(script_to_json(prepared.script), ensure_ascii=False, indent=2))
         else:
@@ -266,6 +268,7 @@ def watch(
     """Build ESSAY, then rebuild it whenever it or its narrator.toml is saved (Ctrl-C stops)."""
     from narrator import pipeline
     from narrator.config import find_config
+    from narrator.prepare import prepare
     from narrator.watch import changed_chapters
     from narrator.watch import watch as watch_files
 
@@ -281,7 +284,7 @@ def watch(
         if changed:
             print(f"changed: {', '.join(changed)}", flush=True)
         try:
-            prepared = pipeline.prepare(essay, flags, config)
+            prepared = prepare(essay, flags, config)
             if previous is not None:
                 chapters = changed_chapters(previous.script, prepared.script)
                 print(
@@ -289,13 +292,12 @@ def watch(
                 )
             previous = prepared
             target = pipeline.output_path(essay, output, prepared.settings)
-            result = pipeline.build(prepared, target)
+            result = pipeline.build(prepared, pipeline.cover_for(prepared), target)
         except NarratorError as exc:
             _say_error(f"{exc} (still watching)")
             return
-        seconds = sum(result.stage_seconds.values())
         print(
-            f"built {result.output} in {seconds:.1f} s: reused {result.reused_segments}"
+            f"built {result.output} in {result.seconds:.1f} s: reused {result.reused_segments}"
             f" of {result.segments} segments; watching {essay} (Ctrl-C stops)",
             flush=True,
         )
@@ -391,7 +393,7 @@ app.add_typer(cache_app, name="cache")
 def _cache(config: Path | None) -> AudioCache:
     """The cache that builds from the working directory would use."""
     from narrator.config import load_settings
-    from narrator.pipeline import open_cache
+    from narrator.prepare import open_cache
 
     return open_cache(load_settings(Path.cwd() / "essay", {}, {}, config))
 

@@ -23,8 +23,8 @@ from mutagen import MutagenError
 from mutagen.id3 import ID3, CTOCFlags, PictureType
 from mutagen.mp3 import MP3
 
+from narrator.atomic import atomic_output
 from narrator.errors import InputError, OutputError
-from narrator.pipeline import atomic_output
 
 FEED = "feed.xml"
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"

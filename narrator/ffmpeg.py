@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
+from typing import IO
 
 from narrator.errors import DependencyError
 
@@ -58,9 +61,49 @@ def ffmpeg_version(ffmpeg: str) -> str:
 def convert(ffmpeg: str, args: Sequence[str], data: bytes, keep_stderr: bool = False) -> bytes:
     """Run ffmpeg with `data` on stdin; return what it writes to stdout, or to stderr
     (where filters such as ebur128 report) when `keep_stderr` is set."""
+    return stream(ffmpeg, args, (data,), keep_stderr)
+
+
+def stream(
+    ffmpeg: str, args: Sequence[str], chunks: Iterable[bytes], keep_stderr: bool = False
+) -> bytes:
+    """Like `convert`, with stdin fed from `chunks` as they come, so the input never has
+    to be in memory at once; an exception raised by `chunks` is raised here."""
     level = "info" if keep_stderr else "error"
     cmd = [ffmpeg, "-hide_banner", "-nostats", "-loglevel", level, *args]
-    proc = subprocess.run(cmd, input=data, capture_output=True, check=False)
-    if proc.returncode != 0:
-        raise _failure(ffmpeg, proc.returncode, proc.stderr.decode(errors="replace"))
-    return proc.stderr if keep_stderr else proc.stdout
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    feed_error: list[BaseException] = []
+    stderr: list[bytes] = []
+
+    def feed(pipe: IO[bytes]) -> None:
+        try:
+            for chunk in chunks:
+                pipe.write(chunk)
+        except BrokenPipeError:
+            pass  # ffmpeg stopped reading: its exit status says why
+        except BaseException as exc:
+            feed_error.append(exc)
+        finally:
+            with contextlib.suppress(OSError):
+                pipe.close()
+
+    threads = [
+        threading.Thread(target=feed, args=(proc.stdin,), daemon=True),
+        threading.Thread(target=lambda: stderr.append(proc.stderr.read()), daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        out = proc.stdout.read()
+    finally:
+        for thread in threads:
+            thread.join()
+        code = proc.wait()
+    if feed_error:
+        raise feed_error[0]
+    if code != 0:
+        raise _failure(ffmpeg, code, b"".join(stderr).decode(errors="replace"))
+    return b"".join(stderr) if keep_stderr else out

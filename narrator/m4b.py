@@ -1,28 +1,28 @@
 """`--format m4b`: AAC in MP4 with chapters and cover, for audiobook apps.
 
-The chapters are levelled as for MP3 (each on its own, see assemble.py), joined as PCM and
-encoded in one ffmpeg run that also writes the chapters and metadata (from an ffmetadata
-file) and attaches the cover. MP4 records the encoder's priming in an edit list, so
-chapter times counted in samples hold exactly. Encoded chapters are not cached for m4b.
+The chapters are levelled as for MP3 (each on its own, see assemble.py), joined as PCM in
+a file on disk and encoded in one ffmpeg run that also writes the chapters and metadata
+(from an ffmetadata file) and attaches the cover. MP4 records the encoder's priming in an
+edit list, so chapter times counted in samples hold exactly.
+Encoded chapters are not cached for m4b.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from narrator.assemble import (
     ENCODER_DELAY_MS,
     LIMITER,
     ChapterSpec,
-    chapter_gain_db,
-    chapter_pcm,
-    measure_loudness,
+    ClipSource,
+    chapter_gain,
+    chapter_pieces,
 )
-from narrator.ffmpeg import convert
+from narrator.ffmpeg import run_ffmpeg, stream
 from narrator.model import AudioFormat, ChapterMark, Cue, Timeline
-from narrator.synthesize import Utterance
 from narrator.tag import EpisodeTags
 
 
@@ -49,51 +49,53 @@ def ffmetadata(tags: EpisodeTags, chapters: Sequence[ChapterMark]) -> str:
 
 def write_m4b(
     specs: Sequence[ChapterSpec],
-    clips: Mapping[Utterance, bytes],
+    clip_of: ClipSource,
     sample_rate: int,
     fmt: AudioFormat,
     out: Path,
     ffmpeg: str,
     tags: EpisodeTags,
 ) -> Timeline:
-    """Encode the episode to `out` as an m4b and say where its chapters are."""
-    pieces: list[bytes] = []
+    """Encode the episode to `out` as an m4b and say where its chapters are.
+
+    Each chapter is levelled into one PCM file on disk, which the AAC encoder then reads:
+    memory stays that of one clip however long the episode.
+    """
     starts: list[int] = []
     cues: list[tuple[Cue, ...]] = []
-    position = 0
-    for spec in specs:
-        pcm, spans = chapter_pcm(spec, clips, sample_rate)
-        gain = chapter_gain_db(measure_loudness(ffmpeg, pcm, sample_rate), fmt)
-        levelled = convert(
-            ffmpeg,
-            ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
-             "-af", f"volume={gain:.2f}dB,{LIMITER}", "-f", "s16le", "pipe:1"],
-            pcm,
-        )  # fmt: skip
-        start = round(position * 1000 / sample_rate)
-        starts.append(start)
-        cues.append(
-            tuple(
-                Cue(
-                    spoken.text,
-                    start + round(a - ENCODER_DELAY_MS),
-                    start + round(b - ENCODER_DELAY_MS),
-                )
-                for (spoken, _), (a, b) in zip(spec.parts, spans, strict=True)
-            )
-        )
-        pieces.append(levelled)
-        position += len(levelled) // 2
-    duration = round(position * 1000 / sample_rate)
-    ends = [*starts[1:], duration]
-    marks = tuple(
-        ChapterMark(spec.title, start, end)
-        for spec, start, end in zip(specs, starts, ends, strict=True)
-    )
     with tempfile.TemporaryDirectory(prefix="narrator-m4b-") as work:
+        levelled = Path(work) / "episode.pcm"
+        with levelled.open("wb") as pcm_file:
+            for spec in specs:
+                gain, spans = chapter_gain(spec, clip_of, sample_rate, fmt, ffmpeg)
+                pcm = stream(
+                    ffmpeg,
+                    ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
+                     "-af", f"volume={gain:.2f}dB,{LIMITER}", "-f", "s16le", "pipe:1"],
+                    chapter_pieces(spec, clip_of, sample_rate),
+                )  # fmt: skip
+                start = round(pcm_file.tell() // 2 * 1000 / sample_rate)
+                starts.append(start)
+                cues.append(
+                    tuple(
+                        Cue(
+                            spoken.text,
+                            start + round(a - ENCODER_DELAY_MS),
+                            start + round(b - ENCODER_DELAY_MS),
+                        )
+                        for (spoken, _), (a, b) in zip(spec.parts, spans, strict=True)
+                    )
+                )
+                pcm_file.write(pcm)
+            duration = round(pcm_file.tell() // 2 * 1000 / sample_rate)
+        ends = [*starts[1:], duration]
+        marks = tuple(
+            ChapterMark(spec.title, start, end)
+            for spec, start, end in zip(specs, starts, ends, strict=True)
+        )
         meta = Path(work) / "metadata.txt"
         meta.write_text(ffmetadata(tags, marks), encoding="utf-8")
-        args = ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
+        args = ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", str(levelled),
                 "-i", str(meta)]  # fmt: skip
         maps = ["-map", "0:a", "-map_metadata", "1", "-map_chapters", "1"]
         if tags.cover is not None:
@@ -101,11 +103,10 @@ def write_m4b(
             cover.write_bytes(tags.cover.data)
             args += ["-i", str(cover)]
             maps += ["-map", "2:v", "-c:v", "copy", "-disposition:v:0", "attached_pic"]
-        convert(
+        run_ffmpeg(
             ffmpeg,
             [*args, *maps, "-c:a", "aac", "-b:a", f"{fmt.bitrate_kbps}k",
              "-ar", str(fmt.sample_rate), "-ac", str(fmt.channels),
              "-fflags", "+bitexact", "-flags:a", "+bitexact", "-f", "mp4", "-y", str(out)],
-            b"".join(pieces),
         )  # fmt: skip
     return Timeline(marks, duration, tuple(cues))

@@ -1,54 +1,44 @@
-"""Wire the stages: read -> parse -> markup -> synthesize -> assemble -> tag -> publish.
+"""Wire the audio stages: (prepared script) -> synthesize -> assemble -> tag -> publish.
 
-The pipeline returns results; the CLI renders them.
+The pipeline returns results; the CLI renders them. Reading and marking up the essay is
+prepare.py's.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from narrator import __version__
 from narrator.assemble import (
     CHAPTERS,
     ChapterSpec,
+    ClipSource,
+    EncodedChapter,
     Framing,
-    assemble,
-    cached_chapters,
     chapter_specs,
+    encode_chapter,
     framing_pcm,
+    join_chapters,
 )
-from narrator.cache import AudioCache, content_key, default_cache_dir
-from narrator.config import Settings, load_settings
+from narrator.atomic import atomic_output
+from narrator.cache import AudioCache
+from narrator.config import Settings
 from narrator.cover import Cover
 from narrator.engine import SAMPLE_RATE, EngineConfig, Prosody
 from narrator.errors import InputError, OutputError
 from narrator.ffmpeg import ffmpeg_version, find_ffmpeg
-from narrator.model import Essay, ProgressCallback, Script, Timeline
-from narrator.synthesize import SEGMENTS, Utterance, Voice, synthesize, utterance_keys, utterance_of
+from narrator.model import ProgressCallback, Script, Timeline
+from narrator.prepare import Prepared, open_cache
+from narrator.produce import Speech, produce, speak_all
+from narrator.synthesize import SEGMENTS, Utterance, Voice, utterance_keys, utterance_of
 from narrator.tag import MAX_CHAPTERS, EpisodeTags, write_tags
-
-SCRIPTS = "scripts"  # cache kind: an essay's marked-up script, as JSON
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """An essay read, parsed and turned into a script, with the settings in force."""
-
-    essay_path: Path
-    source_sha256: str
-    essay: Essay
-    script: Script
-    settings: Settings
-    cover: Cover
 
 
 @dataclass(frozen=True)
@@ -62,80 +52,8 @@ class BuildResult:
     reused_chapters: int
     sidecars: tuple[Path, ...]
     words: int
-    stage_seconds: Mapping[str, float]
-
-
-def prepare(
-    essay_path: Path,
-    flags: Mapping[str, Any],
-    config_file: Path | None = None,
-    use_cache: bool = True,
-) -> Prepared:
-    """Read and parse the essay, resolve its settings and build its script (no audio)."""
-    from narrator.parse import parse_essay
-    from narrator.source import read_source
-
-    source = read_source(essay_path)
-    essay = parse_essay(source, title=flags.get("title"))
-    settings = load_settings(essay_path, essay.front_matter, flags, config_file)
-    if settings.title and settings.title != essay.title:
-        essay = parse_essay(source, title=settings.title)
-    if settings.author:
-        essay = replace(essay, author=settings.author)
-    script = _script(essay, settings, open_cache(settings) if use_cache else None)
-    cover = _cover(essay_path, essay, settings)
-    return Prepared(essay_path, source.sha256, essay, script, settings, cover)
-
-
-def _cover(essay_path: Path, essay: Essay, settings: Settings) -> Cover:
-    """The user's cover (a path relative to the essay's folder), else a generated one."""
-    from narrator.cover import generated_cover, user_cover
-
-    if settings.cover:
-        return user_cover(essay_path.resolve().parent / Path(settings.cover).expanduser())
-    return generated_cover(essay.title, essay.author)
-
-
-def _script(essay: Essay, settings: Settings, cache: AudioCache | None) -> Script:
-    """The essay's script, from the cache when this essay was marked up before.
-
-    Sentence splitting is the slow part of reading a long essay; the key is the parsed
-    essay itself (so any change to the text or metadata misses), the pauses and how text
-    is read (lexicon, date order, URLs).
-    """
-    from narrator.markup import MARKUP_REVISION, build_script, script_from_json, script_to_json
-
-    pauses, reading, opening = settings.pauses, settings.reading, settings.opening_line
-    if cache is None:
-        return build_script(essay, pauses, reading, opening)
-    key = content_key(
-        "script", MARKUP_REVISION, __version__, repr(essay), asdict(pauses), repr(reading), opening
-    )
-    cached = cache.get(SCRIPTS, key)
-    if cached is not None:
-        try:
-            return script_from_json(json.loads(cached))
-        except (ValueError, KeyError, TypeError):
-            pass  # written by another version of narrator: make it again
-    script = build_script(essay, pauses, reading, opening)
-    cache.put(SCRIPTS, key, json.dumps(script_to_json(script), ensure_ascii=False).encode())
-    return script
-
-
-def essays_in(paths: Sequence[Path]) -> list[Path]:
-    """The essays named: files as given, folders by their .md, .markdown and .txt files."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            inside = sorted(
-                p for p in path.iterdir() if p.suffix.lower() in (".md", ".markdown", ".txt")
-            )
-            if not inside:
-                raise InputError(f"{path} holds no essays", "put .md or .txt files in it")
-            found += inside
-        else:
-            found.append(path)
-    return found
+    stage_seconds: Mapping[str, float]  # from the build's start: synthesis and encoding overlap
+    seconds: float  # the whole build, parsing included
 
 
 def output_path(essay_path: Path, out: Path | None, settings: Settings) -> Path:
@@ -156,18 +74,15 @@ def output_path(essay_path: Path, out: Path | None, settings: Settings) -> Path:
     return out
 
 
-@contextmanager
-def atomic_output(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `target`; rename it over `target` only on success."""
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-    os.close(fd)
-    temp = Path(name)
-    try:
-        yield temp
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
+def cover_for(prepared: Prepared) -> Cover:
+    """The user's cover (a path relative to the essay's folder), else a generated one."""
+    from narrator.cover import generated_cover, user_cover
+
+    settings, essay = prepared.settings, prepared.essay
+    if settings.cover:
+        folder = prepared.essay_path.resolve().parent
+        return user_cover(folder / Path(settings.cover).expanduser())
+    return generated_cover(essay.title, essay.author)
 
 
 def _voice(settings: Settings) -> Voice:
@@ -180,12 +95,6 @@ def _voice(settings: Settings) -> Voice:
 def same_voice(one: Settings, other: Settings) -> bool:
     """Whether two builds can share speech workers (one engine per worker, one voice)."""
     return _voice(one).engine == _voice(other).engine
-
-
-def open_cache(settings: Settings) -> AudioCache:
-    """The audio cache in force: the cache_dir setting, $NARRATOR_CACHE_DIR or the default."""
-    root = Path(settings.cache_dir) if settings.cache_dir else default_cache_dir()
-    return AudioCache(root, settings.cache_max_mb * 1024 * 1024)
 
 
 @dataclass(frozen=True)
@@ -252,6 +161,7 @@ def write_sidecars(
 
 def build(
     prepared: Prepared,
+    cover: Cover,
     output: Path,
     progress: ProgressCallback | None = None,
     use_cache: bool = True,
@@ -259,6 +169,7 @@ def build(
 ) -> BuildResult:
     """Synthesize, assemble, encode and tag the episode into `output` (with `pool`'s
     workers when several builds share them)."""
+    begun = time.perf_counter()
     settings, script, essay = prepared.settings, prepared.script, prepared.essay
     if len(script.chapters) > MAX_CHAPTERS:
         raise InputError(
@@ -268,19 +179,7 @@ def build(
         )
     ffmpeg = find_ffmpeg(settings.ffmpeg)
     cache = open_cache(settings) if use_cache else None
-    seconds: dict[str, float] = {}
-    started = time.perf_counter()
     keys, specs = _specs(prepared, ffmpeg)
-    m4b = settings.format == "m4b"
-    cached = [None] * len(specs) if m4b else cached_chapters(specs, cache)
-    needed = [
-        u for spec, data in zip(specs, cached, strict=True) if data is None for u, _ in spec.parts
-    ]
-    synthesis = synthesize(
-        list(dict.fromkeys(needed)), _voice(settings), keys, settings.jobs, cache, progress, pool
-    )
-    seconds["synthesize"] = time.perf_counter() - started
-    output.parent.mkdir(parents=True, exist_ok=True)
     tags = EpisodeTags(
         title=essay.title,
         author=essay.author,
@@ -288,31 +187,47 @@ def build(
         year=essay.date[:4] if essay.date and essay.date[:4].isdigit() else None,
         generator=f"narrator {__version__}",
         source_sha256=prepared.source_sha256,
-        cover=prepared.cover,
+        cover=cover,
     )
-    with atomic_output(output) as temp:
-        started = time.perf_counter()
-        if m4b:
+    seconds = {"parse": prepared.seconds}
+    with ExitStack() as stack:
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="narrator-")))
+        # without the cache, clips still wait on disk (not in memory) for their chapter
+        store = cache if cache is not None else AudioCache(scratch / "clips", 1 << 62)
+        speech = Speech(_voice(settings), keys, store, settings.jobs, pool, stack)
+        if settings.format == "m4b":
             from narrator.m4b import write_m4b
 
-            timeline = write_m4b(
-                specs, synthesis.clips, SAMPLE_RATE, settings.audio, temp, ffmpeg, tags
-            )
+            started = time.perf_counter()
+            needed = list(dict.fromkeys(u for spec in specs for u, _ in spec.parts))
+            made = speak_all(speech, needed, progress) | speech.respoken
+            seconds["synthesize"] = time.perf_counter() - started
+            output.parent.mkdir(parents=True, exist_ok=True)  # only once there is audio
+            with atomic_output(output) as temp:
+                timeline = write_m4b(
+                    specs, speech.clip, SAMPLE_RATE, settings.audio, temp, ffmpeg, tags
+                )
+            seconds["assemble and encode"] = time.perf_counter() - started
+            reused_chapters = 0
         else:
-            timeline = assemble(
-                specs, cached, synthesis.clips, SAMPLE_RATE, settings.audio, temp, ffmpeg,
-                settings.jobs, cache, progress,
-            )  # fmt: skip
-        seconds["assemble and encode"] = time.perf_counter() - started
-        started = time.perf_counter()
-        if not m4b:  # the m4b's metadata went in with the encoding
-            write_tags(temp, tags, timeline)
-        seconds["tag"] = time.perf_counter() - started
-    sidecars = write_sidecars(output, script, timeline, settings.pauses.sentence_ms, prepared.cover)
+            fmt = settings.audio
+
+            def encode(spec: ChapterSpec, clip_of: ClipSource) -> EncodedChapter:
+                return encode_chapter(spec, clip_of, SAMPLE_RATE, fmt, ffmpeg)
+
+            produced = produce(specs, speech, cache, scratch, encode, settings.jobs, progress)
+            seconds.update(produced.seconds)
+            output.parent.mkdir(parents=True, exist_ok=True)  # only once there is audio
+            with atomic_output(output) as temp:
+                timeline = join_chapters(specs, produced.chapters, fmt, temp)
+                started = time.perf_counter()
+                write_tags(temp, tags, timeline)
+                seconds["tag"] = time.perf_counter() - started
+            made, reused_chapters = produced.synthesized, produced.reused_chapters
+    sidecars = write_sidecars(output, script, timeline, settings.pauses.sentence_ms, cover)
     if cache is not None:
         cache.evict()
     segments = [s for chapter in script.chapters for s in chapter.segments]
-    made = synthesis.synthesized
     return BuildResult(
         output=output,
         title=essay.title,
@@ -320,10 +235,11 @@ def build(
         timeline=timeline,
         segments=len(segments),
         reused_segments=sum(utterance_of(s) not in made for s in segments),
-        reused_chapters=sum(data is not None for data in cached),
+        reused_chapters=reused_chapters,
         sidecars=sidecars,
         words=sum(len(s.text.split()) for s in segments),
         stage_seconds=seconds,
+        seconds=prepared.seconds + time.perf_counter() - begun,
     )
 
 

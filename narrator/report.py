@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import (
@@ -22,7 +23,9 @@ from rich.table import Table
 from narrator.cache import CacheInfo
 from narrator.engine import VoiceInfo
 from narrator.model import Check, ProgressCallback
-from narrator.pipeline import BuildResult, ChapterPlan
+
+if TYPE_CHECKING:
+    from narrator.pipeline import BuildResult, ChapterPlan
 
 _PLAIN_EVERY_S = 5.0  # how often to print a progress line when stderr is not a terminal
 
@@ -99,6 +102,7 @@ def render_build(result: BuildResult) -> None:
     )
     stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.stage_seconds.items())
     console.print(f"time: {stages}")
+    console.print(f"took {result.seconds:.1f} s (synthesis and encoding run at once)")
     console.print(f"wrote {result.output}")
     for sidecar in result.sidecars:
         console.print(f"wrote {sidecar}")

@@ -7,8 +7,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import pysbd
+if TYPE_CHECKING:
+    import pysbd
 
 # pysbd's cost grows faster than linearly with input length (a 36,000-character sentence
 # takes over a second), so long text is fed to it in windows of about this many characters.
@@ -36,7 +38,10 @@ _DECORATION = range(0x2190, 0x2600)
 
 @lru_cache(maxsize=1)
 def _segmenter() -> pysbd.Segmenter:
-    """The one pysbd segmenter, built on first use (building it is slow)."""
+    """The one pysbd segmenter, built on first use (building it is slow; importing pysbd
+    is left until then too, as a script read from the cache never needs it)."""
+    import pysbd
+
     return pysbd.Segmenter(language="en", clean=False)
 
 

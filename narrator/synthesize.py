@@ -8,18 +8,17 @@ listener hears are the script's.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import signal
-from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, replace
 
 from narrator.cache import AudioCache, content_key
 from narrator.engine import EngineConfig, Prosody, Pyttsx3Engine, engine_identity
-from narrator.errors import DependencyError, SettingsError
-from narrator.model import Emphasis, ProgressCallback, Script, Segment, Style
+from narrator.errors import DependencyError, OutputError, SettingsError
+from narrator.model import Emphasis, Script, Segment, Style
 from narrator.pcm import TRIM_SETTINGS, trim_silence
 
 SEGMENTS = "segments"  # cache kind: trimmed mono PCM of one utterance
@@ -85,9 +84,15 @@ def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
 
 
-def _synthesize_batch(voice: Voice, batch: list[Utterance]) -> list[bytes]:
-    """Runs in a worker. The engine is made by the first task rather than the pool
-    initializer so that a bad setting (an unknown voice) reaches the parent as its error."""
+def _synthesize_batch(
+    voice: Voice, batch: list[Utterance], store: AudioCache, keys: list[str]
+) -> None:
+    """Runs in a worker: speak each utterance, trim it and put it in `store` under its key.
+
+    The clips go straight to the store (a file each) rather than back through the pool's
+    pipe, so the parent never holds more audio than the chapter it is encoding. The engine
+    is made by the first task rather than the pool initializer so that a bad setting (an
+    unknown voice) reaches the parent as its error."""
     global _worker_engine, _worker_config
     if _worker_engine is None:
         _worker_engine, _worker_config = Pyttsx3Engine(voice.engine), voice.engine
@@ -98,13 +103,9 @@ def _synthesize_batch(voice: Voice, batch: list[Utterance]) -> list[bytes]:
             "build them one at a time",
         )
     engine = _worker_engine
-    return [
-        trim_silence(audio.pcm, audio.sample_rate)
-        for audio in (
-            engine.synthesize(u.text, prosody_for(voice.prosody, u.emphasis, u.style))
-            for u in batch
-        )
-    ]
+    for utterance, key in zip(batch, keys, strict=True):
+        audio = engine.synthesize(utterance.text, voice.prosody_of(utterance))
+        store.put(SEGMENTS, key, trim_silence(audio.pcm, audio.sample_rate))
 
 
 def batches(utterances: list[Utterance]) -> list[list[Utterance]]:
@@ -142,48 +143,51 @@ def utterance_keys(script: Script, voice: Voice) -> dict[Utterance, str]:
     }
 
 
-@dataclass(frozen=True)
-class Synthesis:
-    """Trimmed PCM per utterance, and which utterances had to be synthesized."""
-
-    clips: dict[Utterance, bytes]
-    synthesized: frozenset[Utterance]
-
-
-def synthesize(
-    needed: Sequence[Utterance],
+def submit(
+    pool: ProcessPoolExecutor,
     voice: Voice,
+    missing: Sequence[Utterance],
     keys: Mapping[Utterance, str],
-    jobs: int,
-    cache: AudioCache | None = None,
-    progress: ProgressCallback | None = None,
-    pool: ProcessPoolExecutor | None = None,
-) -> Synthesis:
-    """The clips of `needed`: from the cache, else synthesized (and then stored).
+    store: AudioCache,
+) -> dict[Future[None], list[Utterance]]:
+    """Queue `missing` for synthesis into `store`, in batches in script order; each future
+    is done when its batch's clips are in the store.
 
-    Workers are started with `spawn` and each makes its own engine. The engine's output
-    depends only on the text and prosody (engine.py undoes the state espeak-ng carries
-    between utterances), so which worker speaks what, and in which order, changes nothing,
-    and a clip from the cache is the clip a clean build would make.
+    The engine's output depends only on the text and prosody (engine.py undoes the state
+    espeak-ng carries between utterances), so which worker speaks what, and in which
+    order, changes nothing, and a clip from the cache is the clip a clean build would make.
     """
-    clips: dict[Utterance, bytes] = {}
-    if cache is not None:
-        for utterance in needed:
-            cached = cache.get(SEGMENTS, keys[utterance])
-            if cached is not None:
-                clips[utterance] = cached
-    missing = [u for u in needed if u not in clips]
-    if missing:
-        with contextlib.ExitStack() as stack:
-            if pool is None:
-                pool = stack.enter_context(synthesis_pool(jobs))
-            total = sum(len(u.text) for u in missing)
-            for batch, pcm in _run_pool(voice, missing, pool, progress, total):
-                for utterance, clip in zip(batch, pcm, strict=True):
-                    clips[utterance] = clip
-                    if cache is not None:
-                        cache.put(SEGMENTS, keys[utterance], clip)
-    return Synthesis(clips, frozenset(missing))
+    return {
+        pool.submit(_synthesize_batch, voice, batch, store, [keys[u] for u in batch]): batch
+        for batch in batches(list(missing))
+    }
+
+
+def finished(future: Future[None]) -> None:
+    """Raise what a batch's worker raised; a dead worker becomes a DependencyError."""
+    try:
+        future.result()
+    except BrokenProcessPool as exc:
+        raise DependencyError("a speech worker process died", "run `narrator doctor`") from exc
+
+
+def speak_now(
+    pool: ProcessPoolExecutor,
+    voice: Voice,
+    utterance: Utterance,
+    keys: Mapping[Utterance, str],
+    store: AudioCache,
+) -> bytes:
+    """One clip, synthesized now: for a clip that vanished from the store (a corrupt entry
+    removed, or evicted by another build) after the build counted on it."""
+    finished(pool.submit(_synthesize_batch, voice, [utterance], store, [keys[utterance]]))
+    clip = store.get(SEGMENTS, keys[utterance])
+    if clip is None:
+        raise OutputError(
+            f"cannot keep audio in the cache at {store.root}",
+            "check that the folder is writable and has space, or use --no-cache",
+        )
+    return clip
 
 
 def synthesis_pool(jobs: int) -> ProcessPoolExecutor:
@@ -192,35 +196,3 @@ def synthesis_pool(jobs: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=max(1, jobs), mp_context=context, initializer=_init_worker
     )
-
-
-def _run_pool(
-    voice: Voice,
-    missing: list[Utterance],
-    pool: ProcessPoolExecutor,
-    progress: ProgressCallback | None,
-    total: int,
-) -> Iterator[tuple[list[Utterance], list[bytes]]]:
-    """Yield (batch, clips) as workers finish them, reporting progress."""
-    pending: dict[Future[list[bytes]], list[Utterance]] = {
-        pool.submit(_synthesize_batch, voice, batch): batch for batch in batches(missing)
-    }
-    done = 0
-    try:
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                batch = pending.pop(future)
-                try:
-                    yield batch, future.result()
-                except BrokenProcessPool as exc:
-                    raise DependencyError(
-                        "a speech worker process died", "run `narrator doctor`"
-                    ) from exc
-                done += sum(len(u.text) for u in batch)
-                if progress:
-                    progress("synthesizing", done, total)
-    except BaseException:
-        for future in pending:
-            future.cancel()
-        raise

@@ -79,15 +79,23 @@ def test_engine_in_parent_does_not_hang_the_worker_pool(tmp_path) -> None:
         """
         from narrator.engine import EngineConfig, Prosody, Pyttsx3Engine
         from narrator.model import Script, ScriptChapter, Segment
-        from narrator.synthesize import Voice, synthesize, utterance_keys, utterances
+        from pathlib import Path
+        from narrator.cache import AudioCache
+        from narrator.synthesize import (
+            SEGMENTS, Voice, finished, submit, synthesis_pool, utterance_keys, utterances)
         Pyttsx3Engine(EngineConfig(voice="gmw/en-us")).synthesize("parent", Prosody())
         script = Script("t", None, (ScriptChapter("c", tuple(
             Segment(f"Sentence number {i}.", 500) for i in range(6))),))
         voice = Voice(EngineConfig("gmw/en-us"), Prosody())
         keys = utterance_keys(script, voice)
-        clips = synthesize(utterances(script), voice, keys, jobs=2).clips
-        assert len(clips) == 6 and all(clips.values())
-        print("ok")
+        store = AudioCache(Path("store"))
+        if __name__ == "__main__":
+            with synthesis_pool(2) as pool:
+                for future in submit(pool, voice, utterances(script), keys, store):
+                    finished(future)
+            clips = [store.get(SEGMENTS, keys[u]) for u in utterances(script)]
+            assert len(clips) == 6 and all(clips)
+            print("ok")
         """
     )
     proc = subprocess.run(

@@ -1,0 +1,218 @@
+"""Synthesize and encode at once, on every core, holding one clip per chapter in memory.
+
+Speech workers (processes) put each clip into the store as they speak it. As soon as the
+last clip of a chapter is there, a thread levels and encodes that chapter with ffmpeg,
+streaming its clips from the store, while the workers go on with the next chapters.
+Encoded chapters wait on disk until the episode is joined. So no stage waits for work it
+does not need, both cores stay busy, and memory does not grow with the episode's length.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
+from dataclasses import dataclass
+from pathlib import Path
+
+from narrator.assemble import (
+    CHAPTERS,
+    ChapterSpec,
+    ClipSource,
+    EncodedChapter,
+    SpooledChapter,
+    cached_chapter,
+    spool,
+)
+from narrator.cache import AudioCache
+from narrator.model import ProgressCallback
+from narrator.synthesize import (
+    SEGMENTS,
+    Utterance,
+    Voice,
+    finished,
+    speak_now,
+    submit,
+    synthesis_pool,
+)
+
+
+@dataclass(frozen=True)
+class Produced:
+    """The encoded chapters in order, and what the build had to make."""
+
+    chapters: tuple[SpooledChapter, ...]
+    synthesized: frozenset[Utterance]
+    reused_chapters: int
+    seconds: Mapping[str, float]  # wall time of each stage; synthesis and encoding overlap
+
+
+class Speech:
+    """Clips in a store, spoken by a worker pool that is started only when needed."""
+
+    def __init__(
+        self,
+        voice: Voice,
+        keys: Mapping[Utterance, str],
+        store: AudioCache,
+        jobs: int,
+        pool: ProcessPoolExecutor | None,
+        stack: contextlib.ExitStack,
+    ) -> None:
+        self.voice, self.keys, self.store = voice, keys, store
+        self._jobs, self._pool, self._stack = jobs, pool, stack
+        self._lock = threading.Lock()
+        self.respoken: set[Utterance] = set()
+
+    def pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = self._stack.enter_context(synthesis_pool(self._jobs))
+            return self._pool
+
+    def missing(self, needed: Sequence[Utterance]) -> list[Utterance]:
+        return [u for u in needed if not self.store.has(SEGMENTS, self.keys[u])]
+
+    def submit(self, utterances: Sequence[Utterance]) -> dict[Future[None], list[Utterance]]:
+        if not utterances:
+            return {}
+        return submit(self.pool(), self.voice, utterances, self.keys, self.store)
+
+    def clip(self, utterance: Utterance) -> bytes:
+        """A clip from the store; one found corrupt (and removed) is spoken again."""
+        found = self.store.get(SEGMENTS, self.keys[utterance])
+        if found is not None:
+            return found
+        self.respoken.add(utterance)
+        return speak_now(self.pool(), self.voice, utterance, self.keys, self.store)
+
+
+def _progress_of(
+    progress: ProgressCallback | None, stage: str, total: int
+) -> Callable[[int], None]:
+    def report(done: int) -> None:
+        if progress is not None:
+            progress(stage, done, total)
+
+    return report
+
+
+def speak_all(
+    speech: Speech, needed: Sequence[Utterance], progress: ProgressCallback | None
+) -> frozenset[Utterance]:
+    """Make sure every clip of `needed` is in the store; returns those synthesized."""
+    missing = speech.missing(needed)
+    report = _progress_of(progress, "synthesizing", sum(len(u.text) for u in missing))
+    said = 0
+    for batch in _as_done(speech.submit(missing)):
+        said += sum(len(u.text) for u in batch)
+        report(said)
+    return frozenset(missing)
+
+
+def _as_done(pending: dict[Future[None], list[Utterance]]) -> Iterator[list[Utterance]]:
+    try:
+        while pending:
+            done, _ = wait_for(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                finished(future)
+                yield pending.pop(future)
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def produce(
+    specs: Sequence[ChapterSpec],
+    speech: Speech,
+    cache: AudioCache | None,
+    spool_dir: Path,
+    encode: Callable[[ChapterSpec, ClipSource], EncodedChapter],
+    jobs: int,
+    progress: ProgressCallback | None = None,
+) -> Produced:
+    """Each chapter encoded (`encode`) or taken from `cache`, spooled in `spool_dir`.
+
+    Synthesis is queued in script order, and a chapter is encoded the moment its last clip
+    is in the store, by one of `jobs` threads (each runs ffmpeg, a process of its own).
+    """
+    started = time.perf_counter()
+    seconds: dict[str, float] = {}
+    spooled: dict[int, SpooledChapter] = {}
+    waiting: dict[int, set[Utterance]] = {}
+    for index, spec in enumerate(specs):
+        found = cached_chapter(spec, cache)
+        if found is None:
+            waiting[index] = {u for u, _ in spec.parts}
+        else:
+            spooled[index] = spool(found, spool_dir / f"{index}.mp3")
+    reused = len(spooled)
+    needed = list(dict.fromkeys(u for index in waiting for u, _ in specs[index].parts))
+    missing = speech.missing(needed)
+    unspoken = set(missing)
+    for clips in waiting.values():
+        clips &= unspoken
+    said, spoken = 0, _progress_of(progress, "synthesizing", sum(len(u.text) for u in missing))
+    encoded = _progress_of(progress, "encoding", len(waiting))
+
+    def encode_one(index: int) -> tuple[int, EncodedChapter]:
+        return index, encode(specs[index], speech.clip)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as encoders:
+        encoding: set[Future[tuple[int, EncodedChapter]]] = set()
+
+        def start_ready() -> None:
+            for index in [i for i, clips in waiting.items() if not clips]:
+                del waiting[index]
+                encoding.add(encoders.submit(encode_one, index))
+
+        start_ready()
+        try:
+            for batch in _as_done(speech.submit(missing)):
+                said += sum(len(u.text) for u in batch)
+                spoken(said)
+                for clips in waiting.values():
+                    clips.difference_update(batch)
+                start_ready()
+                spooled.update(_collect(encoding, cache, specs, spool_dir, block=False))
+                encoded(len(spooled) - reused)
+            seconds["synthesize"] = time.perf_counter() - started
+            while encoding:
+                spooled.update(_collect(encoding, cache, specs, spool_dir, block=True))
+                encoded(len(spooled) - reused)
+        except BaseException:
+            for future in encoding:
+                future.cancel()
+            raise
+    seconds["assemble and encode"] = time.perf_counter() - started
+    return Produced(
+        tuple(spooled[index] for index in range(len(specs))),
+        frozenset(missing) | frozenset(speech.respoken),
+        reused,
+        seconds,
+    )
+
+
+def _collect(
+    encoding: set[Future[tuple[int, EncodedChapter]]],
+    cache: AudioCache | None,
+    specs: Sequence[ChapterSpec],
+    spool_dir: Path,
+    block: bool,
+) -> dict[int, SpooledChapter]:
+    """Spool (and cache) the chapters whose encoding is done; wait for one if `block`."""
+    if block:
+        done, _ = wait_for(encoding, return_when=FIRST_COMPLETED)
+    else:
+        done = {future for future in encoding if future.done()}
+    result = {}
+    for future in done:
+        encoding.discard(future)
+        index, chapter = future.result()
+        if cache is not None:
+            cache.put(CHAPTERS, specs[index].key, chapter.to_bytes())
+        result[index] = spool(chapter, spool_dir / f"{index}.mp3")
+    return result
