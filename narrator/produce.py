@@ -136,8 +136,9 @@ def produce(
 ) -> Produced:
     """Each chapter encoded (`encode`) or taken from `cache`, spooled in `spool_dir`.
 
-    Synthesis is queued in script order, and a chapter is encoded the moment its last clip
-    is in the store, by one of `jobs` threads (each runs ffmpeg, a process of its own).
+    Synthesis is queued chapter by chapter, longest first, and a chapter is encoded the
+    moment its last clip is in the store, by one of `jobs` threads (each runs ffmpeg, a
+    process of its own).
     """
     started = time.perf_counter()
     seconds: dict[str, float] = {}
@@ -150,7 +151,10 @@ def produce(
         else:
             spooled[index] = spool(found, spool_dir / f"{index}.mp3")
     reused = len(spooled)
-    needed = list(dict.fromkeys(u for index in waiting for u, _ in specs[index].parts))
+    # Longest chapters first: their encodings, the longest, start earliest, and what is
+    # left to encode once the speaking is done is the shortest chapters.
+    order = sorted(waiting, key=lambda i: -sum(len(u.text) for u, _ in specs[i].parts))
+    needed = list(dict.fromkeys(u for index in order for u, _ in specs[index].parts))
     missing = speech.missing(needed)
     unspoken = set(missing)
     for clips in waiting.values():
