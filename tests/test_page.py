@@ -40,7 +40,7 @@ https://example.com/a/very/long/path/without/any/spaces/at/all/that/must/wrap/so
 More text.
 """
 SECRET = "the secret transcript outside the folder"
-CHROMIUM_HINT = "install Debian's chromium (sudo apt-get install chromium) or set NARRATOR_CHROMIUM"
+CHROMIUM_HINT = "sudo apt-get install chromium, or set NARRATOR_CHROMIUM=/path/to/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -218,10 +218,11 @@ def browser() -> Iterator[Any]:
         from playwright.sync_api import sync_playwright
     except ImportError:
         missing("the playwright package is not installed")
-    path = os.environ.get("NARRATOR_CHROMIUM") or shutil.which("chromium")
-    if not path and os.access("/usr/bin/chromium", os.X_OK):
-        path = "/usr/bin/chromium"
-    if not path:
+    path = os.environ.get("NARRATOR_CHROMIUM")
+    if path and not os.access(path, os.X_OK):
+        missing(f"NARRATOR_CHROMIUM={path} is not an executable")
+    path = path or shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.access(path, os.X_OK):
         missing("no chromium found")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
