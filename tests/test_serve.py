@@ -174,5 +174,6 @@ def test_cli_serves_until_ctrl_c(tmp_path: Path) -> None:
         proc.kill()
     assert proc.returncode == 0, err
     assert f"http://127.0.0.1:{port}/feed.xml" in out
+    assert f"listen in a browser at http://127.0.0.1:{port}/\n" in out
     assert "Ctrl-C stops" in out
     assert "Traceback" not in err
