@@ -16,12 +16,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime, timezone
+from html import escape
 from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers import SEED
 
+from narrator.feed import Episode
+from narrator.model import ChapterMark, Cue
+from narrator.pages import clock, episode_page, index_page
 from narrator.publish import read_webvtt
 
 SCRIPT_TITLE = "<script>alert(1)</script>"
@@ -115,6 +120,30 @@ SEED_PAGE = f"/_narrator/listen/{SEED.stem}.mp3"
 
 def seed_chapters(pod: Path) -> list[dict[str, Any]]:
     return json.loads((pod / f"{SEED.stem}.chapters.json").read_text("utf-8"))["chapters"]
+
+
+# pure rendering
+
+
+def test_clock() -> None:
+    assert [clock(s) for s in (0, 7.9, 652, 3723)] == ["0:00", "0:07", "10:52", "1:02:03"]
+
+
+def test_a_hostile_file_name_is_escaped_everywhere() -> None:
+    name = 'x"><img src=x onerror=alert(1)>&.mp3'
+    episode = Episode(
+        name=name, title=name, author=None, year=None, duration_s=61, size=1,
+        modified=datetime.now(timezone.utc), source_sha256=None, chapters=(),
+        chapters_file=None, transcript_file=None, image_file=name.replace(".mp3", ".png"),
+    )  # fmt: skip
+    index = index_page("<Pod>", [episode], [name])
+    page = episode_page(episode, [ChapterMark("<i>1</i>", 0, 61_000)], [Cue("</p><b>", 0, 9)])
+    for html in (index, page):
+        assert "<img src=x" not in html and "<i>" not in html and "<b>" not in html
+        assert escape(name) in html
+    quoted = "x%22%3E%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E%26.mp3"
+    assert f'href="/_narrator/listen/{quoted}"' in index
+    assert f'src="/{quoted}"' in page
 
 
 # plain HTTP
