@@ -359,6 +359,7 @@ def serve(
         url = server_url(server)
         print(f"serving {folder} at {url}/feed.xml")
         print(qr_code(f"{url}/feed.xml") or "", end="")
+        print(f"listen in a browser at {url}/")
         if not (folder / "feed.xml").is_file():
             print(f"no feed.xml yet; write it with: narrator feed {folder} --base-url {url}")
         if host.startswith("127.") or host == "localhost":

@@ -237,7 +237,7 @@ def write_feed(
         raise InputError(f"no readable episodes in {folder}", "; ".join(skipped))
     image, extracted = _channel_image(folder, episodes)
     channel = Channel(
-        title=title or _readable(folder.resolve().name),
+        title=title or folder_title(folder.resolve().name),
         description="Essays read aloud, made with narrator.",
         author=author or next((e.author for e in episodes if e.author), None),
         image_file=image,
@@ -247,7 +247,7 @@ def write_feed(
     return FeedResult(target, tuple(episodes), tuple(skipped), extracted)
 
 
-def _readable(name: str) -> str:
+def folder_title(name: str) -> str:
     """A folder name as a title: "my_essays-2024" -> "My Essays 2024"."""
     words = [w for w in re.split(r"[-_.\s]+", name) if w]
     return " ".join(w[:1].upper() + w[1:] for w in words) or "Essays"

@@ -5,8 +5,13 @@ Podcast apps stream and seek with byte ranges, so one range per request is honou
 HTTP allows. Only regular files inside the folder are served: the request path is
 decoded, resolved (following symlinks) and refused with 404 unless it stays inside.
 Hidden files (any path part starting with ".", such as a build's partial MP3) and
-folders are 404 too, except "/", which lists the servable files' names as plain text so
-a phone's browser shows what is there.
+folders are 404 too.
+
+A browser gets listening pages (pages.py): "/" lists the episodes and every servable
+file, and /_narrator/listen/NAME.mp3 plays one. Their stylesheet and script are the
+package's own files under /_narrator/ (which hides a subfolder of that name), so the
+pages need nothing from elsewhere and are sent with a Content-Security-Policy that
+allows only this server's files: nothing from an essay can run as script.
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from narrator import __version__
+from narrator import __version__, pages
 from narrator.errors import InputError, OutputError
+from narrator.feed import folder_title
+from narrator.shelf import Shelf
 
 CONTENT_TYPES = {
     ".mp3": "audio/mpeg",
@@ -39,6 +46,19 @@ CONTENT_TYPES = {
     ".htm": "text/html",
     ".txt": "text/plain",
 }
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; media-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",  # a page changes with the folder, an asset with narrator
+}
+ASSET_TYPES = {
+    pages.STYLESHEET: "text/css; charset=utf-8",
+    pages.SCRIPT: "text/javascript; charset=utf-8",
+}
+_WEB = Path(__file__).parent / "web"
 _CHUNK = 64 * 1024
 _RANGE = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*")
 
@@ -108,8 +128,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: players send many range requests
     timeout = 60  # seconds an idle connection may hold its thread
 
-    def __init__(self, *args: Any, root: Path, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, root: Path, shelf: Shelf, **kwargs: Any) -> None:
         self.root = root  # set first: the base class handles the request in __init__
+        self.shelf = shelf
         super().__init__(*args, **kwargs)
 
     def do_GET(self) -> None:
@@ -128,9 +149,10 @@ class _Handler(BaseHTTPRequestHandler):
         parts = _parts(self.path)
         try:
             if not parts:
-                text = "".join(f"{name}\n" for name in listing(self.root)).encode()
-                headers = {"Content-Type": "text/plain; charset=utf-8"}
-                self._reply(200, headers, send_body, text)
+                self._send_page(self._index(), send_body)
+                return
+            if parts[0] == pages.OWN:
+                self._send_own(parts[1:], send_body)
                 return
             file = _open(_servable(self.root, parts))
             if file is None:
@@ -140,6 +162,32 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_file(file, send_body)
         except (ConnectionError, TimeoutError):  # the player hung up, as they do when seeking
             self.close_connection = True
+
+    def _index(self) -> str:
+        names = listing(self.root)
+        episodes = self.shelf.episodes([n for n in names if n.lower().endswith(".mp3")])
+        return pages.index_page(folder_title(self.root.name), episodes, names)
+
+    def _send_own(self, parts: list[str], send_body: bool) -> None:
+        """/_narrator/...: an episode's page, or the stylesheet or the script."""
+        if len(parts) == 2 and parts[0] == pages.LISTEN:
+            episode = self.shelf.episode(parts[1])
+            if episode is not None:
+                page = pages.episode_page(
+                    episode, self.shelf.chapters(episode), self.shelf.cues(episode)
+                )
+                self._send_page(page, send_body)
+                return
+        elif len(parts) == 1 and parts[0] in ASSET_TYPES:
+            body = (_WEB / parts[0]).read_bytes()
+            headers = {"Content-Type": ASSET_TYPES[parts[0]], **PAGE_HEADERS}
+            self._reply(200, headers, send_body, body)
+            return
+        self._reply(404, {}, send_body)
+
+    def _send_page(self, page: str, send_body: bool) -> None:
+        headers = {"Content-Type": "text/html; charset=utf-8", **PAGE_HEADERS}
+        self._reply(200, headers, send_body, page.encode())
 
     def _send_file(self, file: io.BufferedReader, send_body: bool) -> None:
         size = os.fstat(file.fileno()).st_size
@@ -198,7 +246,9 @@ def make_server(folder: Path, host: str = "127.0.0.1", port: int = 8000) -> Thre
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
         raise InputError(f"{folder} {what}", "pass the folder your episodes are in")
-    handler = partial(_Handler, root=folder.resolve())
+    root = folder.resolve()
+    shelf = Shelf(root, lambda name: _servable(root, [name]))
+    handler = partial(_Handler, root=root, shelf=shelf)
     try:
         return ThreadingHTTPServer((host, port), handler)
     except OSError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -130,7 +131,9 @@ def test_nothing_outside_the_folder_is_served(server: tuple[str, int], path: str
 def test_root_lists_the_servable_files(server: tuple[str, int]) -> None:
     response, body = request(server, "/")
     assert response.status == 200
-    assert body.decode().splitlines() == ["episode.mp3", "feed.xml"]
+    assert response.getheader("Content-Type") == "text/html; charset=utf-8"
+    links = re.findall(r'<li><a href="/([^"]*)">', body.decode())
+    assert links == ["episode.mp3", "feed.xml"]  # not an MP3 narrator can read: a file only
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
@@ -171,5 +174,6 @@ def test_cli_serves_until_ctrl_c(tmp_path: Path) -> None:
         proc.kill()
     assert proc.returncode == 0, err
     assert f"http://127.0.0.1:{port}/feed.xml" in out
+    assert f"listen in a browser at http://127.0.0.1:{port}/\n" in out
     assert "Ctrl-C stops" in out
     assert "Traceback" not in err
