@@ -75,6 +75,7 @@ class VoiceInfo:
     name: str
     languages: tuple[str, ...]
     gender: str | None
+    engine: str = "espeak"  # the `engine` setting that speaks with this voice
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class EngineConfig:
     voice: str
     espeak_library: str | None = None
     espeak_data: str | None = None
+    engine: str = "espeak"  # or "piper" (engines.py picks the class)
 
 
 def engine_identity(config: EngineConfig) -> dict[str, str]:
@@ -223,7 +225,7 @@ class Pyttsx3Engine:
 
     def voices(self) -> list[VoiceInfo]:
         return [
-            VoiceInfo(v.id, v.name, tuple(v.languages or ()), v.gender)
+            VoiceInfo(v.id, v.name, tuple(v.languages or ()), v.gender, "espeak")
             for v in self._engine.getProperty("voices")
         ]
 

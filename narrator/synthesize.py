@@ -17,7 +17,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, replace
 
 from narrator.cache import AudioCache, content_key
-from narrator.engine import EngineConfig, Prosody, Pyttsx3Engine, engine_identity
+from narrator.engine import EngineConfig, Prosody, SpeechEngine
+from narrator.engines import engine_identity, make_engine
 from narrator.errors import DependencyError, SettingsError
 from narrator.model import Emphasis, ProgressCallback, Script, Segment, Style
 from narrator.pcm import TRIM_SETTINGS, trim_silence
@@ -77,7 +78,7 @@ def prosody_for(base: Prosody, emphasis: Emphasis, style: Style = Style.BODY) ->
     )
 
 
-_worker_engine: Pyttsx3Engine | None = None
+_worker_engine: SpeechEngine | None = None
 _worker_config = EngineConfig("")
 
 
@@ -90,7 +91,7 @@ def _synthesize_batch(voice: Voice, batch: list[Utterance]) -> list[bytes]:
     initializer so that a bad setting (an unknown voice) reaches the parent as its error."""
     global _worker_engine, _worker_config
     if _worker_engine is None:
-        _worker_engine, _worker_config = Pyttsx3Engine(voice.engine), voice.engine
+        _worker_engine, _worker_config = make_engine(voice.engine), voice.engine
     elif voice.engine != _worker_config:
         # the engine undoes espeak-ng's carried state for the voice it started with only
         raise SettingsError(
