@@ -32,8 +32,8 @@ pip_install() {
 }
 
 want="$(sha256sum <"$root/pyproject.toml" | cut -d' ' -f1)"
-have="$(sed -n 1p "$stamp" 2>/dev/null)"
-have_extras="$(sed -n 2p "$stamp" 2>/dev/null)"
+have="$(sed -n 1p "$stamp" 2>/dev/null || true)"
+have_extras="$(sed -n 2p "$stamp" 2>/dev/null || true)"
 [ "$have" = "$want" ] || have_extras=""
 needed="$(union "$extras,$optional_extras")"
 if [ ! -x "$venv/bin/python" ] || [ "$(union "$have_extras,$needed")" != "$have_extras" ]; then
