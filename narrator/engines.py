@@ -11,8 +11,7 @@ from narrator.engine import EngineConfig, Pyttsx3Engine, SpeechEngine, VoiceInfo
 from narrator.engine import engine_identity as espeak_identity
 from narrator.errors import SettingsError
 
-ENGINES = ("espeak", "piper")
-DEFAULT_ENGINE = "espeak"
+ENGINES = ("espeak", "piper")  # the first is the default (config.Settings.engine)
 
 
 def _check(name: str) -> None:

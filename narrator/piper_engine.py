@@ -171,15 +171,15 @@ def piper_voices() -> list[VoiceInfo]:
     return [_voice_info(model) for model in installed_voices()]
 
 
-def _load(model: PiperModel, threads: int) -> PiperVoice:
-    """The voice with an ONNX session of `threads` threads: narrator runs one worker
-    process per core, and ONNX Runtime's default (a thread per core in every worker)
-    would have the workers fight over the cores."""
+def _load(model: PiperModel) -> PiperVoice:
+    """The voice with a one-thread ONNX session: narrator runs one worker process per
+    core, and ONNX Runtime's default (a thread per core in every worker) would have the
+    workers fight over the cores."""
     import onnxruntime
     from piper import PiperConfig, PiperVoice
 
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
+    options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     session = onnxruntime.InferenceSession(
         str(model.onnx), sess_options=options, providers=["CPUExecutionProvider"]
@@ -193,10 +193,9 @@ class PiperEngine:
 
     name = "piper"
 
-    def __init__(self, config: EngineConfig, threads: int = 1) -> None:
+    def __init__(self, config: EngineConfig) -> None:
         self.version = f"piper-tts {require_piper()}"
-        self.model = resolve_voice(config.voice)
-        self._voice = _load(self.model, threads)
+        self._voice = _load(resolve_voice(config.voice))
         self.sample_rate: int = self._voice.config.sample_rate
 
     def voices(self) -> list[VoiceInfo]:

@@ -150,3 +150,23 @@ def test_unknown_engine_is_refused(narrate, essay: Path) -> None:
     result = narrate("build", essay, "--engine", "festival")
     assert result.code == 1
     assert "engine" in _one_line(result.stderr)
+
+
+def test_piper_default_voice_only_when_no_voice_is_set(tmp_path: Path) -> None:
+    from narrator.config import DEFAULT_VOICE, load_settings
+
+    essay = tmp_path / "e.md"
+    assert load_settings(essay, {}, {"engine": "piper"}).voice == DEFAULT_PIPER_VOICE
+    assert load_settings(essay, {}, {}).voice == DEFAULT_VOICE
+    chosen = load_settings(essay, {"voice": "my.onnx"}, {"engine": "piper"})
+    assert chosen.voice == "my.onnx"
+
+
+def test_other_sample_rates_are_resampled_to_the_pipeline_rate() -> None:
+    """A 16 kHz voice (Piper's low quality) comes out at the 22,050 Hz the pipeline uses."""
+    from narrator.engine import SAMPLE_RATE
+    from narrator.piper_engine import _resample
+
+    one_second = b"\x00\x10\x00\xf0" * 8000  # a square wave, 16,000 samples
+    assert len(_resample(one_second, 16000)) // 2 == pytest.approx(SAMPLE_RATE, abs=64)
+    assert _resample(one_second, SAMPLE_RATE) == one_second
