@@ -91,11 +91,15 @@ OutputOpt = Annotated[
 ]
 VoiceOpt = Annotated[
     Optional[str],  # noqa: UP045
-    typer.Option("--voice", help="espeak-ng voice id (see `narrator voices`)."),
+    typer.Option("--voice", help="Voice id, or a Piper .onnx model path (see `narrator voices`)."),
 ]
 RateOpt = Annotated[
     Optional[int],  # noqa: UP045
     typer.Option("--rate", help="Speaking rate (default 155: about 160 spoken words a minute)."),
+]
+EngineOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--engine", help="Speech engine: espeak (default) or piper (the piper extra)."),
 ]
 JobsOpt = Annotated[
     Optional[int],  # noqa: UP045
@@ -112,6 +116,7 @@ def build(
     title: TitleOpt = None,
     author: AuthorOpt = None,
     voice: VoiceOpt = None,
+    engine: EngineOpt = None,
     rate: RateOpt = None,
     jobs: JobsOpt = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress or summary.")] = False,
@@ -139,7 +144,7 @@ def build(
     from narrator.synthesize import synthesis_pool
 
     flags = {"title": title, "author": author, "voice": voice, "rate": rate, "jobs": jobs}
-    flags["format"] = audio_format
+    flags["format"], flags["engine"] = audio_format, engine
     with _errors_to_exit_codes():
         paths = essays_in(essays)
         if len(paths) > 1 and output is not None and not output.is_dir():
@@ -202,14 +207,13 @@ def voices(
         typer.Option("--language", "-l", help="Only voices whose language starts with this."),
     ] = None,
 ) -> None:
-    """List the speech voices espeak-ng offers."""
+    """List the voices of both engines: espeak-ng's and the installed Piper voices."""
     from narrator.config import DEFAULT_VOICE
-    from narrator.engine import EngineConfig, Pyttsx3Engine
+    from narrator.engines import all_voices
     from narrator.report import render_voices
 
     with _errors_to_exit_codes():
-        engine = Pyttsx3Engine(EngineConfig(voice=DEFAULT_VOICE))
-        found = engine.voices()
+        found = all_voices(DEFAULT_VOICE)
         if language:
             found = [v for v in found if any(lang.startswith(language) for lang in v.languages)]
         render_voices(found)
@@ -217,7 +221,7 @@ def voices(
 
 @app.command()
 def doctor() -> None:
-    """Check espeak-ng, pyttsx3 and ffmpeg: which are used, their versions, a test phrase."""
+    """Check espeak-ng, pyttsx3, ffmpeg and the optional Piper engine: versions, test phrases."""
     from narrator.doctor import run_checks
     from narrator.report import render_checks
 
@@ -241,6 +245,7 @@ def say(
         Path, typer.Option("-o", "--output", help="Where to write it: .wav or .mp3.")
     ] = Path("say.wav"),
     voice: VoiceOpt = None,
+    engine: EngineOpt = None,
     rate: RateOpt = None,
     config: LocalConfigOpt = None,
 ) -> None:
@@ -249,7 +254,8 @@ def say(
     from narrator.config import load_settings
 
     with _errors_to_exit_codes():
-        settings = load_settings(Path.cwd() / "say", {}, {"voice": voice, "rate": rate}, config)
+        flags = {"voice": voice, "engine": engine, "rate": rate}
+        settings = load_settings(Path.cwd() / "say", {}, flags, config)
         spoken = pipeline.say(text, settings, output)
         print(f"said “{spoken}” into {output}")
 
@@ -261,6 +267,7 @@ def watch(
     title: TitleOpt = None,
     author: AuthorOpt = None,
     voice: VoiceOpt = None,
+    engine: EngineOpt = None,
     rate: RateOpt = None,
     jobs: JobsOpt = None,
     config: ConfigOpt = None,
@@ -273,6 +280,7 @@ def watch(
     from narrator.watch import watch as watch_files
 
     flags = {"title": title, "author": author, "voice": voice, "rate": rate, "jobs": jobs}
+    flags["engine"] = engine
     previous: Prepared | None = None
 
     def files() -> list[Path]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from narrator.errors import SettingsError
 from narrator.model import AudioFormat, Pauses
+from narrator.piper_engine import DEFAULT_PIPER_VOICE
 from narrator.reading import Lexicon, Reading
 
 if sys.version_info >= (3, 11):
@@ -29,6 +30,7 @@ class Settings:
 
     title: str | None = None
     author: str | None = None
+    engine: str = "espeak"  # or "piper": the optional neural engine (the piper extra)
     voice: str = DEFAULT_VOICE
     rate: int = DEFAULT_RATE
     pitch: int = 50
@@ -74,6 +76,7 @@ _CHOICES: dict[str, tuple[int | str, ...]] = {
     "bitrate_kbps": (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
     "date_order": ("mdy", "dmy"),
     "format": ("mp3", "m4b"),
+    "engine": ("espeak", "piper"),
 }
 # Settings that name programs or places: an essay's front matter may not set them
 # cover, intro and outro too: an essay from someone else must not pull local files into
@@ -197,8 +200,14 @@ def load_settings(
     """Resolve the settings for one essay; flags that are None were not given."""
     settings = Settings()
     path = config_file or find_config(essay)
+    from_file = read_config(path) if path is not None else {}
     if path is not None:
-        settings = _apply(settings, read_config(path), str(path), strict=True)
+        settings = _apply(settings, from_file, str(path), strict=True)
     settings = _apply(settings, front_matter, "front matter", strict=False)
     given = {key: value for key, value in flags.items() if value is not None}
-    return _apply(settings, given, "command line", strict=True)
+    settings = _apply(settings, given, "command line", strict=True)
+    layers = (from_file, front_matter, given)
+    if settings.engine == "piper" and not any("voice" in layer for layer in layers):
+        # the built-in voice is espeak-ng's; Piper's default is the one its extra installs
+        settings = replace(settings, voice=DEFAULT_PIPER_VOICE)
+    return settings

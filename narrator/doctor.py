@@ -1,6 +1,9 @@
-"""`narrator doctor`: which espeak-ng and ffmpeg narrator uses, and whether they work."""
+"""`narrator doctor`: which espeak-ng, ffmpeg and Piper narrator uses, and whether they work."""
 
 from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 from narrator.errors import NarratorError
 from narrator.model import Check
@@ -44,5 +47,54 @@ def _ffmpeg_checks() -> list[Check]:
     ]
 
 
+def _piper_phrase_seconds(voice: str) -> float:
+    """Seconds of speech Piper gives for a test phrase (run in a process of its own)."""
+    from narrator.engine import EngineConfig, Prosody
+    from narrator.piper_engine import PiperEngine
+
+    audio = PiperEngine(EngineConfig(voice, engine="piper")).synthesize(
+        "narrator is ready.", Prosody()
+    )
+    return len(audio.pcm) / 2 / audio.sample_rate
+
+
+def _piper_checks() -> list[Check]:
+    """The optional Piper engine: reported, never a failure when it is not installed."""
+    from narrator.piper_engine import (
+        DEFAULT_PIPER_VOICE,
+        INSTALL_HINT,
+        installed_voices,
+        require_piper,
+    )
+
+    try:
+        version = require_piper()
+    except NarratorError:
+        return [Check("piper", True, f"not installed (optional; {INSTALL_HINT})")]
+    voices = installed_voices()
+    checks = [
+        Check("piper", True, f"piper-tts {version}"),
+        Check(
+            "piper voices",
+            True,
+            ", ".join(f"{v.name} ({v.package})" for v in voices)
+            or f"none installed (a .onnx path still works; {INSTALL_HINT} for the default)",
+        ),
+    ]
+    if not voices:
+        return checks
+    names = [v.name for v in voices]
+    name = DEFAULT_PIPER_VOICE if DEFAULT_PIPER_VOICE in names else names[0]
+    # Piper's phonemizer and pyttsx3's espeak-ng clash in one process (a segfault): the
+    # test phrase is spoken in a fresh one, as build's workers are.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        try:
+            seconds = pool.submit(_piper_phrase_seconds, name).result()
+        except NarratorError as exc:
+            return [*checks, Check("piper test phrase", False, str(exc))]
+    detail = f"{seconds:.2f} s of speech ({name})"
+    return [*checks, Check("piper test phrase", seconds > 0.3, detail)]
+
+
 def run_checks() -> list[Check]:
-    return [*_engine_checks(), *_ffmpeg_checks()]
+    return [*_engine_checks(), *_ffmpeg_checks(), *_piper_checks()]

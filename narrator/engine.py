@@ -78,6 +78,7 @@ class VoiceInfo:
     name: str
     languages: tuple[str, ...]
     gender: str | None
+    engine: str = "espeak"  # the `engine` setting that speaks with this voice
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class EngineConfig:
     voice: str
     espeak_library: str | None = None
     espeak_data: str | None = None
+    engine: str = "espeak"  # or "piper" (engines.py picks the class)
 
 
 def engine_identity(config: EngineConfig) -> dict[str, str]:
@@ -249,7 +251,7 @@ class Pyttsx3Engine:
 
     def voices(self) -> list[VoiceInfo]:
         return [
-            VoiceInfo(v.id, v.name, tuple(v.languages or ()), v.gender)
+            VoiceInfo(v.id, v.name, tuple(v.languages or ()), v.gender, "espeak")
             for v in self._engine.getProperty("voices")
         ]
 

@@ -87,7 +87,9 @@ def cover_for(prepared: Prepared) -> Cover:
 
 def _voice(settings: Settings) -> Voice:
     return Voice(
-        EngineConfig(settings.voice, settings.espeak_library, settings.espeak_data),
+        EngineConfig(
+            settings.voice, settings.espeak_library, settings.espeak_data, settings.engine
+        ),
         Prosody(settings.rate, settings.pitch, settings.volume),
     )
 
@@ -249,7 +251,7 @@ def say(text: str, settings: Settings, out: Path) -> str:
     import wave
 
     from narrator.assemble import encode_args
-    from narrator.engine import Pyttsx3Engine
+    from narrator.engines import make_engine
     from narrator.ffmpeg import convert
     from narrator.pcm import trim_silence
 
@@ -261,7 +263,7 @@ def say(text: str, settings: Settings, out: Path) -> str:
     if not spoken:
         raise InputError("there is nothing to say", 'pass some text: narrator say "Shue"')
     voice = _voice(settings)
-    engine = Pyttsx3Engine(voice.engine)
+    engine = make_engine(voice.engine)
     pcm = trim_silence(engine.synthesize(spoken, voice.prosody).pcm, SAMPLE_RATE)
     with atomic_output(out) as temp:
         if out.suffix.lower() == ".mp3":

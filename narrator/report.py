@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -131,16 +132,20 @@ def render_cache_info(info: CacheInfo) -> None:
 
 def render_voices(voices: list[VoiceInfo]) -> None:
     table = Table()
-    for column in ("id", "name", "language", "gender"):
+    for column in ("engine", "id", "name", "language", "gender"):
         table.add_column(column)
     for voice in voices:
-        table.add_row(voice.id, voice.name, ", ".join(voice.languages), voice.gender or "")
+        languages = ", ".join(voice.languages)
+        table.add_row(voice.engine, voice.id, voice.name, languages, voice.gender or "")
     Console().print(table)
-    print(f'{len(voices)} voices; use one with --voice ID or `voice = "ID"` in narrator.toml')
+    print(
+        f"{len(voices)} voices; use one with --voice ID (and --engine ENGINE for a piper"
+        ' voice), or `voice = "ID"` and `engine = "ENGINE"` in narrator.toml'
+    )
 
 
 def render_checks(checks: list[Check]) -> None:
     console = Console()
     for check in checks:
         mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
-        console.print(f"{mark} {check.name}: {check.detail}", highlight=False)
+        console.print(f"{mark} {check.name}: {escape(check.detail)}", highlight=False)

@@ -16,7 +16,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, replace
 
 from narrator.cache import AudioCache, content_key
-from narrator.engine import EngineConfig, Prosody, Pyttsx3Engine, engine_identity
+from narrator.engine import EngineConfig, Prosody, SpeechEngine
+from narrator.engines import engine_identity, make_engine
 from narrator.errors import DependencyError, OutputError, SettingsError
 from narrator.model import Emphasis, Script, Segment, Style
 from narrator.pcm import TRIM_SETTINGS, trim_silence
@@ -76,7 +77,7 @@ def prosody_for(base: Prosody, emphasis: Emphasis, style: Style = Style.BODY) ->
     )
 
 
-_worker_engine: Pyttsx3Engine | None = None
+_worker_engine: SpeechEngine | None = None
 _worker_config = EngineConfig("")
 
 
@@ -95,7 +96,7 @@ def _synthesize_batch(
     unknown voice) reaches the parent as its error."""
     global _worker_engine, _worker_config
     if _worker_engine is None:
-        _worker_engine, _worker_config = Pyttsx3Engine(voice.engine), voice.engine
+        _worker_engine, _worker_config = make_engine(voice.engine), voice.engine
     elif voice.engine != _worker_config:
         # the engine undoes espeak-ng's carried state for the voice it started with only
         raise SettingsError(
