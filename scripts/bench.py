@@ -192,17 +192,34 @@ def rebuilds(work: Path) -> None:
     print(f"    dry run, all:          {plan.strip().splitlines()[-1]}")
 
 
+def piper() -> None:
+    """The neural engine's real-time factor on the seed essay (scripts/bench_piper.py)."""
+    import importlib.util
+
+    if importlib.util.find_spec("piper") is None:
+        print("piper: the piper extra is not installed; skipped")
+        return
+    sys.path.insert(0, str(REPO / "scripts"))
+    from bench_piper import piper_rtf
+
+    found = piper_rtf(REPO)
+    print(
+        f"piper on the seed essay: {found['audio_s']} s of audio in {found['build_s']} s,"
+        f" real-time factor {found['rtf']} (synthesis alone {found['synthesis_rtf']})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3, help="runs per timing (median)")
     parser.add_argument(
         "--only",
-        choices=("plain", "memory", "startup", "rebuild"),
+        choices=("plain", "memory", "startup", "rebuild", "piper"),
         action="append",
         help="run only these parts (repeatable; default: all)",
     )
     args = parser.parse_args()
-    parts = args.only or ["plain", "memory", "startup", "rebuild"]
+    parts = args.only or ["plain", "memory", "startup", "rebuild", "piper"]
     print(f"narrator bench, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}")
     with tempfile.TemporaryDirectory(prefix="narrator-bench-") as folder:
         work = Path(folder)
@@ -216,6 +233,8 @@ def main() -> None:
             startup(work)
         if "rebuild" in parts:
             rebuilds(work)
+        if "piper" in parts:
+            piper()
 
 
 if __name__ == "__main__":

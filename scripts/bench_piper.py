@@ -35,7 +35,7 @@ def piper_rtf(root: Path) -> dict[str, float]:
         if proc.returncode != 0:
             raise RuntimeError(f"narrator build --engine piper failed: {proc.stderr.strip()}")
         audio = MP3(out).info.length
-    found = re.search(r"time: synthesize ([\d.]+) s", proc.stdout)
+    found = re.search(r"synthesize ([\d.]+) s", proc.stdout)
     synthesize = float(found[1]) if found else float("nan")
     return {
         "audio_s": round(audio, 1),

@@ -33,8 +33,8 @@ def speak_to_wav(text: bytes, wav_path: Path, rate: int) -> None:
 
     lib = ctypes.CDLL(espeakng_loader.get_library_path())
     lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-    lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
-                                 ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+    text_args = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint]
+    lib.espeak_Synth.argtypes = [*text_args, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
     data = espeakng_loader.get_data_path().encode()
     sample_rate = lib.espeak_Initialize(_SYNCHRONOUS, 0, data, 0)
     with wave.open(str(wav_path), "wb") as wav:
