@@ -366,8 +366,10 @@ def serve(
         server = make_server(folder, host, port)
         url = server_url(server)
         print(f"serving {folder} at {url}/feed.xml")
-        print(qr_code(f"{url}/feed.xml") or "", end="")
         print(f"listen in a browser at {url}/")
+        # a phone's camera opens what it scans in the browser: the listening page, which
+        # links the feed for podcast apps
+        print(qr_code(f"{url}/") or "", end="")
         if not (folder / "feed.xml").is_file():
             print(f"no feed.xml yet; write it with: narrator feed {folder} --base-url {url}")
         if host.startswith("127.") or host == "localhost":
