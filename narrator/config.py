@@ -93,6 +93,12 @@ _LOCAL_ONLY = {
     "cache_max_mb",
 }
 _TOP_KEYS = {f.name for f in fields(Settings)} - {"pauses", "audio", "lexicon"}
+
+
+def _local_only(key: str, value: Any) -> bool:
+    """Whether front matter may not set this: a local-only key, or a voice that names a
+    Piper model file (an essay must not load files from your disk either)."""
+    return key in _LOCAL_ONLY or (key == "voice" and str(value).lower().endswith(".onnx"))
 _PAUSE_KEYS = {f.name for f in fields(Pauses)}
 _AUDIO_KEYS = {f.name for f in fields(AudioFormat)}
 _SECTIONS = {"pauses": _PAUSE_KEYS, "audio": _AUDIO_KEYS}
@@ -167,7 +173,7 @@ def _apply(base: Settings, values: Mapping[str, Any], where: str, strict: bool) 
                     continue
                 section = replace(section, **{sub: _check(sub, sub_value, where, known[sub])})
             changes[key] = section
-        elif key in _TOP_KEYS and (strict or key not in _LOCAL_ONLY):
+        elif key in _TOP_KEYS and (strict or not _local_only(key, value)):
             if value is not None:
                 changes[key] = _check(key, value, where, top[key])
         elif strict:

@@ -82,6 +82,11 @@ def test_front_matter_ignores_other_metadata_but_checks_known_keys(
         load_settings(essay, {"pitch": 500}, {})
     # an essay may not choose which programs run or where files go
     assert load_settings(essay, {"ffmpeg": "/bin/evil", "output_dir": "/etc"}, {}).ffmpeg is None
+    # nor load a model file: a Piper voice by path is for narrator.toml and flags
+    from_essay = load_settings(essay, {"voice": "/home/x/model.ONNX", "engine": "piper"}, {})
+    assert from_essay.voice != "/home/x/model.ONNX" and from_essay.engine == "piper"
+    assert load_settings(essay, {"voice": "en-gb"}, {}).voice == "en-gb"
+    assert load_settings(essay, {}, {"voice": "/m.onnx"}).voice == "/m.onnx"
 
 
 def test_mp3_sample_rate_and_bitrate_are_checked(
