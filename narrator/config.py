@@ -99,6 +99,8 @@ def _local_only(key: str, value: Any) -> bool:
     """Whether front matter may not set this: a local-only key, or a voice that names a
     Piper model file (an essay must not load files from your disk either)."""
     return key in _LOCAL_ONLY or (key == "voice" and str(value).lower().endswith(".onnx"))
+
+
 _PAUSE_KEYS = {f.name for f in fields(Pauses)}
 _AUDIO_KEYS = {f.name for f in fields(AudioFormat)}
 _SECTIONS = {"pauses": _PAUSE_KEYS, "audio": _AUDIO_KEYS}
@@ -212,8 +214,10 @@ def load_settings(
     settings = _apply(settings, front_matter, "front matter", strict=False)
     given = {key: value for key, value in flags.items() if value is not None}
     settings = _apply(settings, given, "command line", strict=True)
-    layers = (from_file, front_matter, given)
-    if settings.engine == "piper" and not any("voice" in layer for layer in layers):
+    voice_from_essay = "voice" in front_matter and not _local_only("voice", front_matter["voice"])
+    if settings.engine == "piper" and not (
+        "voice" in from_file or voice_from_essay or "voice" in given
+    ):
         # the built-in voice is espeak-ng's; Piper's default is the one its extra installs
         settings = replace(settings, voice=DEFAULT_PIPER_VOICE)
     return settings

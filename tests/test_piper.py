@@ -158,8 +158,12 @@ def test_piper_default_voice_only_when_no_voice_is_set(tmp_path: Path) -> None:
     essay = tmp_path / "e.md"
     assert load_settings(essay, {}, {"engine": "piper"}).voice == DEFAULT_PIPER_VOICE
     assert load_settings(essay, {}, {}).voice == DEFAULT_VOICE
-    chosen = load_settings(essay, {"voice": "my.onnx"}, {"engine": "piper"})
-    assert chosen.voice == "my.onnx"
+    chosen = load_settings(essay, {"voice": "en_GB-alba-medium"}, {"engine": "piper"})
+    assert chosen.voice == "en_GB-alba-medium"
+    # a model file named in front matter is ignored (config.py), so the default applies
+    ignored = load_settings(essay, {"voice": "my.onnx"}, {"engine": "piper"})
+    assert ignored.voice == DEFAULT_PIPER_VOICE
+    assert load_settings(essay, {}, {"engine": "piper", "voice": "my.onnx"}).voice == "my.onnx"
 
 
 def test_other_sample_rates_are_resampled_to_the_pipeline_rate() -> None:
