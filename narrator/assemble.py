@@ -166,11 +166,11 @@ def chapter_pieces(spec: ChapterSpec, clip_of: ClipSource, sample_rate: int) -> 
     if spec.intro:
         yield spec.intro
     if spec.lead_ms:
-        yield silence(spec.lead_ms, sample_rate).raw_data
+        yield silence(spec.lead_ms, sample_rate)
     for spoken, pause in spec.parts:
         yield clip_of(spoken)
         if pause > 0:
-            yield silence(pause, sample_rate).raw_data
+            yield silence(pause, sample_rate)
     if spec.outro:
         yield spec.outro
 
@@ -192,7 +192,7 @@ def chapter_spans(
         )
         position = end
         if pause > 0:
-            position += len(silence(pause, sample_rate).raw_data) // 2
+            position += len(silence(pause, sample_rate)) // 2
     return tuple(spans)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from functools import lru_cache
 
 with warnings.catch_warnings():
     # pydub warns at import when no `ffmpeg` is on PATH; we hand it ffmpeg ourselves.
@@ -19,8 +20,11 @@ def clip(pcm: bytes, sample_rate: int) -> AudioSegment:
     return AudioSegment(pcm, sample_width=2, frame_rate=sample_rate, channels=1)
 
 
-def silence(ms: int, sample_rate: int) -> AudioSegment:
-    return AudioSegment.silent(duration=ms, frame_rate=sample_rate)
+@lru_cache(maxsize=128)
+def silence(ms: int, sample_rate: int) -> bytes:
+    """`ms` of silence as PCM, made by pydub once per length: a script's pauses come in a
+    few lengths, and each is streamed twice per chapter and counted for the cue times."""
+    return AudioSegment.silent(duration=ms, frame_rate=sample_rate).raw_data
 
 
 def _leading_silence_ms(audio: AudioSegment) -> int:

@@ -202,7 +202,7 @@ def build(
 
             started = time.perf_counter()
             needed = list(dict.fromkeys(u for spec in specs for u, _ in spec.parts))
-            made = speak_all(speech, needed, progress) | speech.respoken
+            spoken = speak_all(speech, needed, progress)
             seconds["synthesize"] = time.perf_counter() - started
             output.parent.mkdir(parents=True, exist_ok=True)  # only once there is audio
             with atomic_output(output) as temp:
@@ -210,7 +210,7 @@ def build(
                     specs, speech.clip, SAMPLE_RATE, settings.audio, temp, ffmpeg, tags
                 )
             seconds["assemble and encode"] = time.perf_counter() - started
-            reused_chapters = 0
+            made, reused_chapters = spoken | speech.respoken, 0  # respoken while encoding
         else:
             fmt = settings.audio
 

@@ -90,14 +90,17 @@ class Speech:
         return speak_now(self.pool(), self.voice, utterance, self.keys, self.store)
 
 
-def _progress_of(
-    progress: ProgressCallback | None, stage: str, total: int
-) -> Callable[[int], None]:
-    def report(done: int) -> None:
+def _speak(
+    speech: Speech, missing: Sequence[Utterance], progress: ProgressCallback | None
+) -> Iterator[list[Utterance]]:
+    """Synthesize `missing` into the store, yielding each batch as it is done and
+    reporting progress in characters spoken."""
+    total, said = sum(len(u.text) for u in missing), 0
+    for batch in _as_done(speech.submit(missing)):
+        said += sum(len(u.text) for u in batch)
         if progress is not None:
-            progress(stage, done, total)
-
-    return report
+            progress("synthesizing", said, total)
+        yield batch
 
 
 def speak_all(
@@ -105,11 +108,8 @@ def speak_all(
 ) -> frozenset[Utterance]:
     """Make sure every clip of `needed` is in the store; returns those synthesized."""
     missing = speech.missing(needed)
-    report = _progress_of(progress, "synthesizing", sum(len(u.text) for u in missing))
-    said = 0
-    for batch in _as_done(speech.submit(missing)):
-        said += sum(len(u.text) for u in batch)
-        report(said)
+    for _ in _speak(speech, missing, progress):
+        pass
     return frozenset(missing)
 
 
@@ -159,8 +159,11 @@ def produce(
     unspoken = set(missing)
     for clips in waiting.values():
         clips &= unspoken
-    said, spoken = 0, _progress_of(progress, "synthesizing", sum(len(u.text) for u in missing))
-    encoded = _progress_of(progress, "encoding", len(waiting))
+    to_encode = len(waiting)
+
+    def encoded() -> None:
+        if progress is not None:
+            progress("encoding", len(spooled) - reused, to_encode)
 
     def encode_one(index: int) -> tuple[int, EncodedChapter]:
         return index, encode(specs[index], speech.clip)
@@ -175,18 +178,16 @@ def produce(
 
         start_ready()
         try:
-            for batch in _as_done(speech.submit(missing)):
-                said += sum(len(u.text) for u in batch)
-                spoken(said)
+            for batch in _speak(speech, missing, progress):
                 for clips in waiting.values():
                     clips.difference_update(batch)
                 start_ready()
                 spooled.update(_collect(encoding, cache, specs, spool_dir, block=False))
-                encoded(len(spooled) - reused)
+                encoded()
             seconds["synthesize"] = time.perf_counter() - started
             while encoding:
                 spooled.update(_collect(encoding, cache, specs, spool_dir, block=True))
-                encoded(len(spooled) - reused)
+                encoded()
         except BaseException:
             for future in encoding:
                 future.cancel()
