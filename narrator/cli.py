@@ -22,7 +22,7 @@ from narrator.errors import NarratorError, OutputError
 
 if TYPE_CHECKING:
     from narrator.cache import AudioCache
-    from narrator.prepare import Prepared
+    from narrator.pipeline import Prepared
 
 EXIT_INTERRUPTED = 130
 
@@ -139,9 +139,9 @@ def build(
     sharing one pool of speech workers; every essay is read and checked before any audio
     is made."""
     from narrator import pipeline
-    from narrator.prepare import essays_in, prepare
+    from narrator.pipeline import essays_in, prepare
     from narrator.report import progress_reporter, render_build, render_plan
-    from narrator.synthesize import synthesis_pool
+    from narrator.speech.pool import synthesis_pool
 
     flags = {"title": title, "author": author, "voice": voice, "rate": rate, "jobs": jobs}
     flags["format"], flags["engine"] = audio_format, engine
@@ -189,8 +189,8 @@ def script(
     config: ConfigOpt = None,
 ) -> None:
     """Print the spoken script of ESSAY: chapters, segments, pauses and emphasis."""
-    from narrator.markup import script_to_json, script_to_text
-    from narrator.prepare import prepare
+    from narrator.pipeline import prepare
+    from narrator.text.markup import script_to_json, script_to_text
 
     with _errors_to_exit_codes():
         prepared = prepare(essay, {"title": title, "author": author}, config)
@@ -209,8 +209,8 @@ def voices(
 ) -> None:
     """List the voices of both engines: espeak-ng's and the installed Piper voices."""
     from narrator.config import DEFAULT_VOICE
-    from narrator.engines import all_voices
     from narrator.report import render_voices
+    from narrator.speech.registry import all_voices
 
     with _errors_to_exit_codes():
         found = all_voices(DEFAULT_VOICE)
@@ -275,7 +275,7 @@ def watch(
     """Build ESSAY, then rebuild it whenever it or its narrator.toml is saved (Ctrl-C stops)."""
     from narrator import pipeline
     from narrator.config import find_config
-    from narrator.prepare import prepare
+    from narrator.pipeline import prepare
     from narrator.watch import changed_chapters
     from narrator.watch import watch as watch_files
 
@@ -336,7 +336,7 @@ def feed(
     ] = None,
 ) -> None:
     """Write FOLDER/feed.xml: a podcast feed of the episodes in FOLDER, for --base-url."""
-    from narrator.feed import write_feed
+    from narrator.publish.feed import write_feed
 
     with _errors_to_exit_codes():
         result = write_feed(folder, base_url, title, author)
@@ -360,7 +360,7 @@ def serve(
     ] = 8000,
 ) -> None:
     """Serve FOLDER read-only over HTTP, for a podcast app to subscribe to (Ctrl-C stops)."""
-    from narrator.serve import make_server, qr_code, serve_forever, server_url
+    from narrator.publish.serve import make_server, qr_code, serve_forever, server_url
 
     with _errors_to_exit_codes():
         server = make_server(folder, host, port)
@@ -404,7 +404,7 @@ app.add_typer(cache_app, name="cache")
 def _cache(config: Path | None) -> AudioCache:
     """The cache that builds from the working directory would use."""
     from narrator.config import load_settings
-    from narrator.prepare import open_cache
+    from narrator.pipeline import open_cache
 
     return open_cache(load_settings(Path.cwd() / "essay", {}, {}, config))
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from narrator.errors import SettingsError
 from narrator.model import AudioFormat, Pauses
-from narrator.piper_engine import DEFAULT_PIPER_VOICE
-from narrator.reading import Lexicon, Reading
+from narrator.speech.piper import DEFAULT_PIPER_VOICE
+from narrator.text.lexicon import Lexicon, Reading
 
 if sys.version_info >= (3, 11):
     import tomllib

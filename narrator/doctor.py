@@ -11,7 +11,8 @@ from narrator.model import Check
 
 def _engine_checks() -> list[Check]:
     from narrator.config import DEFAULT_VOICE
-    from narrator.engine import EngineConfig, Prosody, Pyttsx3Engine
+    from narrator.speech.engine import EngineConfig, Prosody
+    from narrator.speech.espeak import Pyttsx3Engine
 
     try:
         engine = Pyttsx3Engine(EngineConfig(voice=DEFAULT_VOICE))
@@ -49,8 +50,8 @@ def _ffmpeg_checks() -> list[Check]:
 
 def _piper_phrase_seconds(voice: str) -> float:
     """Seconds of speech Piper gives for a test phrase (run in a process of its own)."""
-    from narrator.engine import EngineConfig, Prosody
-    from narrator.piper_engine import PiperEngine
+    from narrator.speech.engine import EngineConfig, Prosody
+    from narrator.speech.piper import PiperEngine
 
     audio = PiperEngine(EngineConfig(voice, engine="piper")).synthesize(
         "narrator is ready.", Prosody()
@@ -60,7 +61,7 @@ def _piper_phrase_seconds(voice: str) -> float:
 
 def _piper_checks() -> list[Check]:
     """The optional Piper engine: reported, never a failure when it is not installed."""
-    from narrator.piper_engine import (
+    from narrator.speech.piper import (
         DEFAULT_PIPER_VOICE,
         INSTALL_HINT,
         installed_voices,

@@ -131,6 +131,19 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class Utterance:
+    """What decides a segment's sound besides the voice: its text, emphasis and style."""
+
+    text: str
+    emphasis: Emphasis
+    style: Style = Style.BODY
+
+
+def utterance_of(segment: Segment) -> Utterance:
+    return Utterance(segment.text, segment.emphasis, segment.style)
+
+
+@dataclass(frozen=True)
 class ScriptChapter:
     title: str
     segments: tuple[Segment, ...]

@@ -1,22 +1,26 @@
-"""Wire the audio stages: (prepared script) -> synthesize -> assemble -> tag -> publish.
+"""The pipeline: read an essay into a script, plan its episode, and build it.
 
-The pipeline returns results; the CLI renders them. Reading and marking up the essay is
-prepare.py's.
+`prepare` reads, parses and marks up an essay (no audio: `narrator script` stops there);
+`build_all` is the only build loop: several essays share one pool of speech workers. The
+pipeline returns results; the CLI renders them.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from narrator import __version__
-from narrator.assemble import (
+from narrator.atomic import atomic_output
+from narrator.audio.assemble import (
     CHAPTERS,
     ChapterSpec,
     ClipSource,
@@ -27,18 +31,102 @@ from narrator.assemble import (
     framing_pcm,
     join_chapters,
 )
-from narrator.atomic import atomic_output
-from narrator.cache import AudioCache
-from narrator.config import Settings
-from narrator.cover import Cover
-from narrator.engine import SAMPLE_RATE, EngineConfig, Prosody
+from narrator.audio.cover import Cover
+from narrator.audio.produce import produce
+from narrator.speech.pool import Speech, speak_all
+from narrator.audio.tag import MAX_CHAPTERS, EpisodeTags, write_tags
+from narrator.cache import AudioCache, content_key, default_cache_dir
+from narrator.config import Settings, load_settings
 from narrator.errors import InputError, OutputError
 from narrator.ffmpeg import ffmpeg_version, find_ffmpeg
-from narrator.model import ProgressCallback, Script, Timeline
-from narrator.prepare import Prepared, open_cache
-from narrator.produce import Speech, produce, speak_all
-from narrator.synthesize import SEGMENTS, Utterance, Voice, utterance_keys, utterance_of
-from narrator.tag import MAX_CHAPTERS, EpisodeTags, write_tags
+from narrator.model import Essay, ProgressCallback, Script, Timeline, Utterance, utterance_of
+from narrator.speech.engine import SAMPLE_RATE, EngineConfig, Prosody
+from narrator.speech.pool import SEGMENTS, Voice, utterance_keys
+
+SCRIPTS = "scripts"  # cache kind: an essay's marked-up script, as JSON
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An essay read, parsed and turned into a script, with the settings in force."""
+
+    essay_path: Path
+    source_sha256: str
+    essay: Essay
+    script: Script
+    settings: Settings
+    seconds: float  # reading, parsing and marking up
+
+
+def prepare(
+    essay_path: Path,
+    flags: Mapping[str, Any],
+    config_file: Path | None = None,
+    use_cache: bool = True,
+) -> Prepared:
+    """Read and parse the essay, resolve its settings and build its script (no audio)."""
+    from narrator.text.parse import parse_essay
+    from narrator.text.source import read_source
+
+    started = time.perf_counter()
+    source = read_source(essay_path)
+    essay = parse_essay(source, title=flags.get("title"))
+    settings = load_settings(essay_path, essay.front_matter, flags, config_file)
+    if settings.title and settings.title != essay.title:
+        essay = parse_essay(source, title=settings.title)
+    if settings.author:
+        essay = replace(essay, author=settings.author)
+    script = _script(essay, settings, open_cache(settings) if use_cache else None)
+    seconds = time.perf_counter() - started
+    return Prepared(essay_path, source.sha256, essay, script, settings, seconds)
+
+
+def _script(essay: Essay, settings: Settings, cache: AudioCache | None) -> Script:
+    """The essay's script, from the cache when this essay was marked up before.
+
+    Sentence splitting is the slow part of reading a long essay; the key is the parsed
+    essay itself (so any change to the text or metadata misses), the pauses and how text
+    is read (lexicon, date order, URLs).
+    """
+    from narrator.text.markup import MARKUP_REVISION, build_script, script_from_json, script_to_json
+
+    pauses, reading, opening = settings.pauses, settings.reading, settings.opening_line
+    if cache is None:
+        return build_script(essay, pauses, reading, opening)
+    key = content_key(
+        "script", MARKUP_REVISION, __version__, repr(essay), asdict(pauses), repr(reading), opening
+    )
+    cached = cache.get(SCRIPTS, key)
+    if cached is not None:
+        try:
+            return script_from_json(json.loads(cached))
+        except (ValueError, KeyError, TypeError):
+            pass  # written by another version of narrator: make it again
+    script = build_script(essay, pauses, reading, opening)
+    cache.put(SCRIPTS, key, json.dumps(script_to_json(script), ensure_ascii=False).encode())
+    return script
+
+
+def essays_in(paths: Sequence[Path]) -> list[Path]:
+    """The essays named: files as given, folders by their .md, .markdown and .txt files."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            inside = sorted(
+                p for p in path.iterdir() if p.suffix.lower() in (".md", ".markdown", ".txt")
+            )
+            if not inside:
+                raise InputError(f"{path} holds no essays", "put .md or .txt files in it")
+            found += inside
+        else:
+            found.append(path)
+    return found
+
+
+def open_cache(settings: Settings) -> AudioCache:
+    """The audio cache in force: the cache_dir setting, $NARRATOR_CACHE_DIR or the default."""
+    root = Path(settings.cache_dir) if settings.cache_dir else default_cache_dir()
+    return AudioCache(root, settings.cache_max_mb * 1024 * 1024)
 
 
 @dataclass(frozen=True)
@@ -76,7 +164,7 @@ def output_path(essay_path: Path, out: Path | None, settings: Settings) -> Path:
 
 def cover_for(prepared: Prepared) -> Cover:
     """The user's cover (a path relative to the essay's folder), else a generated one."""
-    from narrator.cover import generated_cover, user_cover
+    from narrator.audio.cover import generated_cover, user_cover
 
     settings, essay = prepared.settings, prepared.essay
     if settings.cover:
@@ -147,7 +235,7 @@ def write_sidecars(
 ) -> tuple[Path, ...]:
     """NAME.chapters.json, NAME.vtt and the cover image (NAME.jpg or .png) beside the MP3,
     each written atomically; `narrator feed` links them."""
-    from narrator.publish import chapters_json, sentence_cues, webvtt
+    from narrator.publish.sidecars import chapters_json, sentence_cues, webvtt
 
     cues = sentence_cues(script.chapters, timeline, sentence_ms)
     files = {
@@ -198,7 +286,7 @@ def build(
         store = cache if cache is not None else AudioCache(scratch / "clips", 1 << 62)
         speech = Speech(_voice(settings), keys, store, settings.jobs, pool, stack)
         if settings.format == "m4b":
-            from narrator.m4b import write_m4b
+            from narrator.audio.m4b import write_m4b
 
             started = time.perf_counter()
             needed = list(dict.fromkeys(u for spec in specs for u, _ in spec.parts))
@@ -250,10 +338,10 @@ def say(text: str, settings: Settings, out: Path) -> str:
     file, or an MP3 when `out` ends in .mp3. Returns the text as spoken."""
     import wave
 
-    from narrator.assemble import encode_args
-    from narrator.engines import make_engine
+    from narrator.audio.assemble import encode_args
     from narrator.ffmpeg import convert
-    from narrator.pcm import trim_silence
+    from narrator.speech.registry import make_engine
+    from narrator.speech.trim import trim_silence
 
     if out.suffix.lower() not in (".wav", ".mp3"):
         raise OutputError(f"cannot write {out.name}: not .wav or .mp3", "use -o NAME.wav")

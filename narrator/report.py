@@ -22,8 +22,8 @@ from rich.progress import (
 from rich.table import Table
 
 from narrator.cache import CacheInfo
-from narrator.engine import VoiceInfo
 from narrator.model import Check, ProgressCallback
+from narrator.speech.engine import VoiceInfo
 
 if TYPE_CHECKING:
     from narrator.pipeline import BuildResult, ChapterPlan

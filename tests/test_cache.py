@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from narrator.cache import AudioCache, content_key
-from narrator.engine import EngineConfig, Prosody
-from narrator.model import Emphasis, Script, ScriptChapter, Segment
-from narrator.synthesize import Utterance, Voice, utterance_keys
+from narrator.model import Emphasis, Script, ScriptChapter, Segment, Utterance
+from narrator.speech.engine import EngineConfig, Prosody
+from narrator.speech.pool import Voice, utterance_keys
 
 BASE = Voice(EngineConfig("gmw/en-us"), Prosody(165, 50, 1.0))
 
@@ -61,7 +61,7 @@ def test_key_changes_with_what_changes_the_sound(other) -> None:
 
 
 def test_key_covers_engine_versions(monkeypatch: pytest.MonkeyPatch) -> None:
-    import narrator.synthesize as synthesize
+    import narrator.speech.pool as synthesize
 
     before = key_of("Same text.")
     real = synthesize.engine_identity

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageFont
 
-from narrator.cover import COVER_PX, Cover, _face, _set, generated_cover, user_cover
+from narrator.audio.cover import COVER_PX, Cover, _face, _set, generated_cover, user_cover
 from narrator.errors import InputError
 
 MARGIN = COVER_PX // 10  # the generated cover keeps its text this far from the edges

@@ -8,8 +8,9 @@ import textwrap
 
 import pytest
 
-from narrator.engine import MAX_ENGINE_CHARS, EngineConfig, Prosody, Pyttsx3Engine, split_for_engine
 from narrator.errors import SettingsError
+from narrator.speech.engine import EngineConfig, Prosody
+from narrator.speech.espeak import MAX_ENGINE_CHARS, Pyttsx3Engine, split_for_engine
 
 
 @pytest.fixture(scope="module")
@@ -77,12 +78,12 @@ def test_engine_in_parent_does_not_hang_the_worker_pool(tmp_path) -> None:
     # An engine created before fork hangs the child; the pool must use spawn.
     code = textwrap.dedent(
         """
-        from narrator.engine import EngineConfig, Prosody, Pyttsx3Engine
+        from narrator.speech.espeak import Pyttsx3Engine
+        from narrator.speech.engine import EngineConfig, Prosody
         from narrator.model import Script, ScriptChapter, Segment
         from pathlib import Path
         from narrator.cache import AudioCache
-        from narrator.synthesize import (
-            SEGMENTS, Voice, finished, submit, synthesis_pool, utterance_keys, utterances)
+        from narrator.speech.pool import SEGMENTS, Voice, finished, submit, synthesis_pool, utterance_keys, utterances
         Pyttsx3Engine(EngineConfig(voice="gmw/en-us")).synthesize("parent", Prosody())
         script = Script("t", None, (ScriptChapter("c", tuple(
             Segment(f"Sentence number {i}.", 500) for i in range(6))),))

@@ -12,7 +12,8 @@ from helpers import ffmpeg_exe
 from mutagen.id3 import APIC, ID3, PictureType
 from mutagen.mp3 import MP3
 
-from narrator.feed import Channel, Episode, build_feed, write_feed
+from narrator.publish.episodes import Episode
+from narrator.publish.feed import Channel, build_feed, write_feed
 
 BASE = "https://example.com/pod"
 NS = {

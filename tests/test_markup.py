@@ -6,7 +6,6 @@ import time
 
 import pytest
 
-from narrator.markup import MAX_UTTERANCE_CHARS, build_script, script_to_json, script_to_text
 from narrator.model import (
     Block,
     BlockKind,
@@ -21,7 +20,8 @@ from narrator.model import (
     Span,
     Style,
 )
-from narrator.sentences import is_speakable, sentence_ends, split_long
+from narrator.text.markup import MAX_UTTERANCE_CHARS, build_script, script_to_json, script_to_text
+from narrator.text.sentences import is_speakable, sentence_ends, split_long
 
 P = Pauses()
 NONE, MODERATE, STRONG = Emphasis.NONE, Emphasis.MODERATE, Emphasis.STRONG

@@ -1,4 +1,4 @@
-"""Text normalization: written forms become the words a narrator says (narrator.normalize)."""
+"""Text normalization: written forms become the words a narrator says (narrator.text.normalize)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from narrator.normalize import NormalizeOptions, normalize
+from narrator.text.normalize import NormalizeOptions, normalize
 
 DMY = NormalizeOptions(date_order="dmy")
 NO_URLS = NormalizeOptions(read_urls=False)

@@ -24,10 +24,10 @@ from typing import Any
 import pytest
 from helpers import SEED
 
-from narrator.feed import Episode
 from narrator.model import ChapterMark, Cue
-from narrator.pages import clock, episode_page, index_page
-from narrator.publish import read_webvtt
+from narrator.publish.episodes import Episode
+from narrator.publish.pages import clock, episode_page, index_page
+from narrator.publish.sidecars import read_webvtt
 
 SCRIPT_TITLE = "<script>alert(1)</script>"
 XSS_ESSAY = f"""---

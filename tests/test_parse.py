@@ -11,9 +11,9 @@ from helpers import EMERSON, SEED, SEED_HEADINGS, THOREAU
 
 from narrator.errors import InputError
 from narrator.model import Block, BlockKind, Break, Emphasis, Essay, SourceText, Span
-from narrator.parse import parse_essay, readable_name
-from narrator.parse_plain import is_heading
-from narrator.source import read_source
+from narrator.text.parse import parse_essay, readable_name
+from narrator.text.plain import is_heading
+from narrator.text.source import read_source
 
 
 def essay(text: str, name: str = "my_essay.md", title: str | None = None) -> Essay:

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from mutagen.id3 import ID3
 
-from narrator.engine import EngineConfig, Prosody
-from narrator.markup import build_script
 from narrator.model import Pauses
-from narrator.parse import parse_essay
-from narrator.piper_engine import DEFAULT_PIPER_VOICE, installed_voices
-from narrator.reading import Reading
-from narrator.source import read_source
-from narrator.synthesize import Voice, utterance_keys
+from narrator.speech.engine import EngineConfig, Prosody
+from narrator.speech.piper import DEFAULT_PIPER_VOICE, installed_voices
+from narrator.speech.pool import Voice, utterance_keys
+from narrator.text.lexicon import Reading
+from narrator.text.markup import build_script
+from narrator.text.parse import parse_essay
+from narrator.text.source import read_source
 from tests.helpers import decode, ffmetadata
 
 PIPER_MISSING = importlib.util.find_spec("piper") is None or DEFAULT_PIPER_VOICE not in {
@@ -168,8 +168,8 @@ def test_piper_default_voice_only_when_no_voice_is_set(tmp_path: Path) -> None:
 
 def test_other_sample_rates_are_resampled_to_the_pipeline_rate() -> None:
     """A 16 kHz voice (Piper's low quality) comes out at the 22,050 Hz the pipeline uses."""
-    from narrator.engine import SAMPLE_RATE
-    from narrator.piper_engine import _resample
+    from narrator.speech.engine import SAMPLE_RATE
+    from narrator.speech.piper import _resample
 
     one_second = b"\x00\x10\x00\xf0" * 8000  # a square wave, 16,000 samples
     assert len(_resample(one_second, 16000)) // 2 == pytest.approx(SAMPLE_RATE, abs=64)

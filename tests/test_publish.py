@@ -7,7 +7,7 @@ import json
 import pytest
 
 from narrator.model import ChapterMark, Cue
-from narrator.publish import read_chapters_json, read_webvtt, webvtt
+from narrator.publish.sidecars import read_chapters_json, read_webvtt, webvtt
 
 
 def test_webvtt_escapes_cue_text_and_reads_back() -> None:

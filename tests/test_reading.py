@@ -10,7 +10,7 @@ import pytest
 
 from narrator.config import load_settings
 from narrator.errors import SettingsError
-from narrator.reading import Reading, apply_lexicon
+from narrator.text.lexicon import Reading, apply_lexicon
 
 LEXICON = (("Shue", "Shoo"), ("New York", "Noo York"))
 

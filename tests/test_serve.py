@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from narrator.serve import byte_range, make_server, serve_forever
+from narrator.publish.serve import byte_range, make_server, serve_forever
 
 DATA = bytes(range(256)) * 40  # 10240 bytes, each offset recognizable
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from narrator.errors import InputError
-from narrator.source import read_source
+from narrator.text.source import read_source
 
 # The first bytes of a real PNG: signature, then the IHDR chunk of a 1x1 image.
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489")

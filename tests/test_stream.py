@@ -19,7 +19,7 @@ from helpers import SEED, ffmpeg_exe
 from pydub import AudioSegment
 from pydub.silence import detect_leading_silence
 
-from narrator.assemble import (
+from narrator.audio.assemble import (
     ChapterSpec,
     ClipSource,
     EncodedChapter,
@@ -28,14 +28,22 @@ from narrator.assemble import (
     chapter_specs,
     encode_chapter,
 )
+from narrator.audio.produce import Speech, produce
 from narrator.cache import AudioCache
-from narrator.engine import SAMPLE_RATE, EngineConfig, Prosody
 from narrator.errors import DependencyError
 from narrator.ffmpeg import convert, ffmpeg_version, stream
-from narrator.model import AudioFormat, Emphasis, Script, ScriptChapter, Segment
-from narrator.pcm import trim_silence
-from narrator.produce import Speech, produce
-from narrator.synthesize import SEGMENTS, Utterance, Voice, utterance_keys, utterance_of
+from narrator.model import (
+    AudioFormat,
+    Emphasis,
+    Script,
+    ScriptChapter,
+    Segment,
+    Utterance,
+    utterance_of,
+)
+from narrator.speech.engine import SAMPLE_RATE, EngineConfig, Prosody
+from narrator.speech.pool import SEGMENTS, Voice, utterance_keys
+from narrator.speech.trim import trim_silence
 
 
 def _pydub_trim(pcm: bytes) -> bytes:

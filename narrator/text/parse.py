@@ -14,8 +14,8 @@ from pathlib import Path
 
 from narrator.errors import InputError
 from narrator.model import Chapter, Essay, SourceText
-from narrator.parse_markdown import parse_markdown
-from narrator.parse_plain import parse_plain
+from narrator.text.markdown import parse_markdown
+from narrator.text.plain import parse_plain
 
 LEAD_CHAPTER_FALLBACK = "Introduction"
 _NAME_SEPARATORS = re.compile(r"[\s_-]+")

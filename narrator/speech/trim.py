@@ -1,9 +1,9 @@
-"""pydub on mono 16-bit PCM: trimming, silence and joining."""
+"""Trim the silence an engine leaves at a clip's edges (pydub on mono 16-bit PCM), so the
+pauses a listener hears are the script's own."""
 
 from __future__ import annotations
 
 import warnings
-from functools import lru_cache
 
 with warnings.catch_warnings():
     # pydub warns at import when no `ffmpeg` is on PATH; we hand it ffmpeg ourselves.
@@ -18,13 +18,6 @@ TRIM_SETTINGS = (_EDGE_KEEP_MS, _SILENCE_DBFS)  # part of the cache key of trimm
 
 def clip(pcm: bytes, sample_rate: int) -> AudioSegment:
     return AudioSegment(pcm, sample_width=2, frame_rate=sample_rate, channels=1)
-
-
-@lru_cache(maxsize=128)
-def silence(ms: int, sample_rate: int) -> bytes:
-    """`ms` of silence as PCM, made by pydub once per length: a script's pauses come in a
-    few lengths, and each is streamed twice per chapter and counted for the cue times."""
-    return AudioSegment.silent(duration=ms, frame_rate=sample_rate).raw_data
 
 
 def _leading_silence_ms(audio: AudioSegment) -> int:
@@ -54,12 +47,3 @@ def trim_silence(pcm: bytes, sample_rate: int) -> bytes:
     start = max(0, lead - _EDGE_KEEP_MS)
     end = min(len(audio), len(audio) - tail + _EDGE_KEEP_MS)
     return audio[start:end].raw_data
-
-
-def join(parts: list[AudioSegment]) -> AudioSegment:
-    """Concatenate pairwise, so joining n clips copies each sample log(n) times, not n."""
-    if not parts:
-        return AudioSegment.empty()
-    while len(parts) > 1:
-        parts = [sum(parts[i : i + 2], AudioSegment.empty()) for i in range(0, len(parts), 2)]
-    return parts[0]

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from html import escape
 from urllib.parse import quote
 
-from narrator.feed import Episode
 from narrator.model import ChapterMark, Cue
+from narrator.publish.episodes import Episode
 
 OWN = "_narrator"  # /_narrator/...: the server's own pages and files, before the folder's
 LISTEN = "listen"  # /_narrator/listen/NAME.mp3: an episode's page

@@ -2,7 +2,7 @@
 
 The draft's title is "" when neither the front matter nor an opening heading names the
 essay, and its lead chapter (prose before the first chapter heading) has the title "";
-`narrator.parse.parse_essay` settles both and drops chapters with nothing to read.
+`narrator.text.parse.parse_essay` settles both and drops chapters with nothing to read.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from narrator.assemble import (
+from narrator.audio.assemble import (
     ENCODER_DELAY_MS,
     LIMITER,
     ChapterSpec,
@@ -21,9 +21,9 @@ from narrator.assemble import (
     chapter_gain,
     chapter_pieces,
 )
+from narrator.audio.tag import EpisodeTags
 from narrator.ffmpeg import run_ffmpeg, stream
 from narrator.model import AudioFormat, ChapterMark, Cue, Timeline
-from narrator.tag import EpisodeTags
 
 
 def _escape(value: str) -> str:

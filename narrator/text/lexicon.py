@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from narrator.normalize import NormalizeOptions, normalize
+from narrator.text.normalize import NormalizeOptions, normalize
 
 Lexicon = tuple[tuple[str, str], ...]
 

@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from narrator import __version__, pages
+from narrator import __version__
 from narrator.errors import InputError, OutputError
-from narrator.feed import folder_title
-from narrator.shelf import Shelf
+from narrator.publish import pages
+from narrator.publish.episodes import Shelf, folder_title
 
 CONTENT_TYPES = {
     ".mp3": "audio/mpeg",

@@ -1,7 +1,7 @@
-"""The speech engine: the only module that touches pyttsx3.
+"""espeak-ng through pyttsx3: the only module that touches pyttsx3.
 
-The rest of narrator sees `SpeechEngine`: text and prosody in, mono 16-bit PCM out. This
-module works around pyttsx3 2.99's defects on Linux (measured in the project's shared
+The rest of narrator sees `SpeechEngine` (engine.py): text and prosody in, mono 16-bit PCM
+out. This module works around pyttsx3 2.99's defects on Linux (measured in the project's shared
 REFERENCE.md):
 
 - `runAndWait()` returns before synthesis ends, and in the driver's asynchronous mode the
@@ -31,12 +31,13 @@ import tempfile
 import threading
 import time
 import wave
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from narrator.errors import DependencyError, SettingsError
-from narrator.espeak import (
+from narrator.speech.engine import SAMPLE_RATE, Audio, EngineConfig, Prosody, VoiceInfo
+from narrator.speech.espeak_library import (
     EspeakLocation,
     espeak_version,
     library_version,
@@ -49,46 +50,9 @@ from narrator.espeak import (
 
 ENGINE_REVISION = 1  # bump when a change here changes the audio for the same input
 MAX_ENGINE_CHARS = 500
-SAMPLE_RATE = 22050  # pyttsx3's espeak driver writes WAV at this rate, hard-coded
 _PROBE = "a"  # an utterance that reveals espeak-ng's carried state without changing it
 _FLIPPERS = ("b", "a.", "one", "Hello.")  # short utterances that may flip that state
 _FINISH_TIMEOUT_S = 60.0
-
-
-@dataclass(frozen=True)
-class Prosody:
-    """How to say a text: rate in words per minute, pitch 0-100, volume 0.0-2.0 (1 = normal)."""
-
-    rate: int = 175
-    pitch: int = 50
-    volume: float = 1.0
-
-
-@dataclass(frozen=True)
-class Audio:
-    """Mono signed 16-bit little-endian PCM."""
-
-    pcm: bytes
-    sample_rate: int
-
-
-@dataclass(frozen=True)
-class VoiceInfo:
-    id: str
-    name: str
-    languages: tuple[str, ...]
-    gender: str | None
-    engine: str = "espeak"  # the `engine` setting that speaks with this voice
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    """Everything a worker process needs to build its own engine (picklable)."""
-
-    voice: str
-    espeak_library: str | None = None
-    espeak_data: str | None = None
-    engine: str = "espeak"  # or "piper" (engines.py picks the class)
 
 
 def engine_identity(config: EngineConfig) -> dict[str, str]:
@@ -110,17 +74,6 @@ def engine_identity(config: EngineConfig) -> dict[str, str]:
         "voice": config.voice,
         "sample_rate": str(SAMPLE_RATE),
     }
-
-
-class SpeechEngine(Protocol):
-    """The interface another offline engine would implement."""
-
-    name: str
-    version: str
-
-    def synthesize(self, text: str, prosody: Prosody) -> Audio: ...
-
-    def voices(self) -> list[VoiceInfo]: ...
 
 
 def split_for_engine(text: str, limit: int = MAX_ENGINE_CHARS) -> list[str]:

@@ -28,7 +28,7 @@ from mutagen.id3 import (
 )
 from mutagen.id3._tags import save_frame  # private, but the only way to control order
 
-from narrator.cover import Cover
+from narrator.audio.cover import Cover
 from narrator.model import Timeline
 
 MAX_CHAPTERS = 255  # a CTOC lists at most 255 children

@@ -9,16 +9,14 @@ does not need, both cores stay busy, and memory does not grow with the episode's
 
 from __future__ import annotations
 
-import contextlib
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass
 from pathlib import Path
 
-from narrator.assemble import (
+from narrator.audio.assemble import (
     CHAPTERS,
     ChapterSpec,
     ClipSource,
@@ -28,16 +26,8 @@ from narrator.assemble import (
     spool,
 )
 from narrator.cache import AudioCache
-from narrator.model import ProgressCallback
-from narrator.synthesize import (
-    SEGMENTS,
-    Utterance,
-    Voice,
-    finished,
-    speak_now,
-    submit,
-    synthesis_pool,
-)
+from narrator.model import ProgressCallback, Utterance
+from narrator.speech.pool import Speech, speak_batches
 
 
 @dataclass(frozen=True)
@@ -48,81 +38,6 @@ class Produced:
     synthesized: frozenset[Utterance]
     reused_chapters: int
     seconds: Mapping[str, float]  # wall time of each stage; synthesis and encoding overlap
-
-
-class Speech:
-    """Clips in a store, spoken by a worker pool that is started only when needed."""
-
-    def __init__(
-        self,
-        voice: Voice,
-        keys: Mapping[Utterance, str],
-        store: AudioCache,
-        jobs: int,
-        pool: ProcessPoolExecutor | None,
-        stack: contextlib.ExitStack,
-    ) -> None:
-        self.voice, self.keys, self.store = voice, keys, store
-        self._jobs, self._pool, self._stack = jobs, pool, stack
-        self._lock = threading.Lock()
-        self.respoken: set[Utterance] = set()
-
-    def pool(self) -> ProcessPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                self._pool = self._stack.enter_context(synthesis_pool(self._jobs))
-            return self._pool
-
-    def missing(self, needed: Sequence[Utterance]) -> list[Utterance]:
-        return [u for u in needed if not self.store.has(SEGMENTS, self.keys[u])]
-
-    def submit(self, utterances: Sequence[Utterance]) -> dict[Future[None], list[Utterance]]:
-        if not utterances:
-            return {}
-        return submit(self.pool(), self.voice, utterances, self.keys, self.store)
-
-    def clip(self, utterance: Utterance) -> bytes:
-        """A clip from the store; one found corrupt (and removed) is spoken again."""
-        found = self.store.get(SEGMENTS, self.keys[utterance])
-        if found is not None:
-            return found
-        self.respoken.add(utterance)
-        return speak_now(self.pool(), self.voice, utterance, self.keys, self.store)
-
-
-def _speak(
-    speech: Speech, missing: Sequence[Utterance], progress: ProgressCallback | None
-) -> Iterator[list[Utterance]]:
-    """Synthesize `missing` into the store, yielding each batch as it is done and
-    reporting progress in characters spoken."""
-    total, said = sum(len(u.text) for u in missing), 0
-    for batch in _as_done(speech.submit(missing)):
-        said += sum(len(u.text) for u in batch)
-        if progress is not None:
-            progress("synthesizing", said, total)
-        yield batch
-
-
-def speak_all(
-    speech: Speech, needed: Sequence[Utterance], progress: ProgressCallback | None
-) -> frozenset[Utterance]:
-    """Make sure every clip of `needed` is in the store; returns those synthesized."""
-    missing = speech.missing(needed)
-    for _ in _speak(speech, missing, progress):
-        pass
-    return frozenset(missing)
-
-
-def _as_done(pending: dict[Future[None], list[Utterance]]) -> Iterator[list[Utterance]]:
-    try:
-        while pending:
-            done, _ = wait_for(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                finished(future)
-                yield pending.pop(future)
-    finally:
-        for future in pending:
-            future.cancel()
 
 
 def produce(
@@ -178,7 +93,7 @@ def produce(
 
         start_ready()
         try:
-            for batch in _speak(speech, missing, progress):
+            for batch in speak_batches(speech, missing, progress):
                 for clips in waiting.values():
                     clips.difference_update(batch)
                 start_ready()

@@ -14,17 +14,16 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from mutagen import MutagenError
-from mutagen.id3 import ID3, CTOCFlags, PictureType
-from mutagen.mp3 import MP3
+from mutagen.id3 import ID3, PictureType
 
 from narrator.atomic import atomic_output
 from narrator.errors import InputError, OutputError
+from narrator.publish.episodes import _IMAGE_SUFFIXES, Episode, folder_title, read_episode
 
 FEED = "feed.xml"
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -34,28 +33,9 @@ ET.register_namespace("podcast", PODCAST)
 
 # podcast:guid is a UUIDv5 of the feed URL in this namespace (the Podcasting 2.0 spec)
 _PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
-_IMAGE_SUFFIXES = (".jpg", ".png")
 _COVERS = tuple(f"cover{suffix}" for suffix in _IMAGE_SUFFIXES)
 _COVER_SUFFIX = {"image/jpeg": ".jpg", "image/jpg": ".jpg", "image/png": ".png"}
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # no XML 1.0 escape exists
-
-
-@dataclass(frozen=True)
-class Episode:
-    """One MP3 in the folder, as its tags, its file and the sidecars beside it tell."""
-
-    name: str  # the file name in the folder
-    title: str
-    author: str | None
-    year: str | None
-    duration_s: int
-    size: int
-    modified: datetime  # UTC
-    source_sha256: str | None
-    chapters: tuple[str, ...]
-    chapters_file: str | None  # NAME.chapters.json
-    transcript_file: str | None  # NAME.vtt
-    image_file: str | None  # NAME.jpg or NAME.png
 
 
 @dataclass(frozen=True)
@@ -72,54 +52,6 @@ class FeedResult:
     episodes: tuple[Episode, ...]
     skipped: tuple[str, ...]  # why each unreadable MP3 was left out
     cover_extracted: Path | None  # the channel image, when taken from an MP3's tags
-
-
-def read_episode(path: Path) -> Episode:
-    """Read an episode's tags, duration, size and time, and find its sidecar files."""
-    try:
-        audio = MP3(path)
-        stat = path.stat()
-    except (MutagenError, OSError) as exc:
-        raise InputError(f"{path.name} is not a readable MP3 ({exc})") from None
-    tags = audio.tags if isinstance(audio.tags, ID3) else ID3()
-    year = _text(tags, "TDRC")  # mutagen reads ID3v2.3's TYER as TDRC
-
-    def sidecar(*suffixes: str) -> str | None:
-        return next(
-            (name for s in suffixes if (path.parent / (name := path.stem + s)).is_file()), None
-        )
-
-    return Episode(
-        name=path.name,
-        title=_text(tags, "TIT2") or path.stem,
-        author=_text(tags, "TPE1"),
-        year=year[:4] if year else None,
-        duration_s=round(audio.info.length),
-        size=stat.st_size,
-        modified=datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc),
-        source_sha256=_text(tags, "TXXX:source_sha256"),
-        chapters=_chapter_titles(tags),
-        chapters_file=sidecar(".chapters.json"),
-        transcript_file=sidecar(".vtt"),
-        image_file=sidecar(*_IMAGE_SUFFIXES),
-    )
-
-
-def _text(tags: ID3, key: str) -> str | None:
-    frame = tags.get(key)
-    return str(frame.text[0]) if frame is not None and frame.text else None
-
-
-def _chapter_titles(tags: ID3) -> tuple[str, ...]:
-    """Chapter titles in the order of the top-level table of contents, else by start time."""
-    chapters = {chap.element_id: chap for chap in tags.getall("CHAP")}
-    tocs = [toc for toc in tags.getall("CTOC") if toc.flags & CTOCFlags.TOP_LEVEL]
-    if tocs:
-        ordered = [chapters[i] for i in tocs[0].child_element_ids if i in chapters]
-    else:
-        ordered = sorted(chapters.values(), key=lambda chap: chap.start_time)
-    titles = (_text(chap.sub_frames, "TIT2") for chap in ordered)
-    return tuple(title for title in titles if title)
 
 
 def episode_guid(episode: Episode) -> str:
@@ -245,12 +177,6 @@ def write_feed(
     target = folder / FEED
     _write(target, build_feed(episodes, base_url, channel))
     return FeedResult(target, tuple(episodes), tuple(skipped), extracted)
-
-
-def folder_title(name: str) -> str:
-    """A folder name as a title: "my_essays-2024" -> "My Essays 2024"."""
-    words = [w for w in re.split(r"[-_.\s]+", name) if w]
-    return " ".join(w[:1].upper() + w[1:] for w in words) or "Essays"
 
 
 def _channel_image(folder: Path, episodes: Sequence[Episode]) -> tuple[str | None, Path | None]:

@@ -7,9 +7,10 @@ without the piper extra.
 
 from __future__ import annotations
 
-from narrator.engine import EngineConfig, Pyttsx3Engine, SpeechEngine, VoiceInfo
-from narrator.engine import engine_identity as espeak_identity
 from narrator.errors import SettingsError
+from narrator.speech.engine import EngineConfig, SpeechEngine, VoiceInfo
+from narrator.speech.espeak import Pyttsx3Engine
+from narrator.speech.espeak import engine_identity as espeak_identity
 
 ENGINES = ("espeak", "piper")  # the first is the default (config.Settings.engine)
 
@@ -23,7 +24,7 @@ def make_engine(config: EngineConfig) -> SpeechEngine:
     """A ready engine for `config`, made in the calling process (one per process)."""
     _check(config.engine)
     if config.engine == "piper":
-        from narrator.piper_engine import PiperEngine
+        from narrator.speech.piper import PiperEngine
 
         return PiperEngine(config)
     return Pyttsx3Engine(config)
@@ -35,7 +36,7 @@ def engine_identity(config: EngineConfig) -> dict[str, str]:
     the engine or its voice is missing."""
     _check(config.engine)
     if config.engine == "piper":
-        from narrator.piper_engine import piper_identity
+        from narrator.speech.piper import piper_identity
 
         return piper_identity(config)
     return espeak_identity(config)
@@ -44,6 +45,6 @@ def engine_identity(config: EngineConfig) -> dict[str, str]:
 def all_voices(espeak_voice: str) -> list[VoiceInfo]:
     """Every engine's voices: espeak-ng's (from an engine speaking `espeak_voice`), then
     the installed Piper voices."""
-    from narrator.piper_engine import piper_voices
+    from narrator.speech.piper import piper_voices
 
     return [*Pyttsx3Engine(EngineConfig(espeak_voice)).voices(), *piper_voices()]

@@ -30,7 +30,7 @@ from narrator.model import (
     Span,
     Style,
 )
-from narrator.sentences import (
+from narrator.text.sentences import (
     is_speakable,
     pacing_cuts,
     sentence_ends,

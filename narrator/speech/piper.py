@@ -31,8 +31,8 @@ from importlib.metadata import PackageNotFoundError, distributions, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from narrator.engine import SAMPLE_RATE, Audio, EngineConfig, Prosody, VoiceInfo
 from narrator.errors import DependencyError
+from narrator.speech.engine import SAMPLE_RATE, Audio, EngineConfig, Prosody, VoiceInfo
 
 if TYPE_CHECKING:
     from piper import PiperVoice

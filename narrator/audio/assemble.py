@@ -16,15 +16,14 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
+from narrator.audio.mp3frames import count_frames, info_frame, samples_per_frame
 from narrator.cache import AudioCache, content_key
 from narrator.errors import InputError
 from narrator.ffmpeg import convert, stream
-from narrator.model import AudioFormat, ChapterMark, Cue, Script, Timeline
-from narrator.mp3frames import count_frames, info_frame, samples_per_frame
-from narrator.pcm import silence
-from narrator.synthesize import Utterance, utterance_of
+from narrator.model import AudioFormat, ChapterMark, Cue, Script, Timeline, Utterance, utterance_of
 
 CHAPTERS = "chapters"  # cache kind: one chapter's MP3 frames
 _CHAPTER_FORMAT = 2  # of a cached chapter (EncodedChapter.to_bytes): 2 added the frame count
@@ -37,6 +36,13 @@ LIMITER_LOSS_DB = 0.5
 _MAX_GAIN_DB = 20.0
 _SILENT_LUFS = -70.0  # what ebur128 reports for silence
 ENCODER_DELAY_MS = 1105 * 1000 / 44100  # LAME and decoder delay (samples at 44.1 kHz)
+
+
+@lru_cache(maxsize=128)
+def silence(ms: int, sample_rate: int) -> bytes:
+    """`ms` of silence as mono 16-bit PCM (as pydub's `AudioSegment.silent` makes it), made
+    once per length: a script's pauses come in a few lengths, each streamed many times."""
+    return bytes(2 * int(sample_rate * (ms / 1000.0)))
 
 
 @dataclass(frozen=True)

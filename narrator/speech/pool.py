@@ -8,19 +8,22 @@ listener hears are the script's.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import signal
-from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
+from concurrent.futures import wait as wait_for
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, replace
 
 from narrator.cache import AudioCache, content_key
-from narrator.engine import EngineConfig, Prosody, SpeechEngine
-from narrator.engines import engine_identity, make_engine
 from narrator.errors import DependencyError, OutputError, SettingsError
-from narrator.model import Emphasis, Script, Segment, Style
-from narrator.pcm import TRIM_SETTINGS, trim_silence
+from narrator.model import Emphasis, ProgressCallback, Script, Style, Utterance, utterance_of
+from narrator.speech.engine import EngineConfig, Prosody, SpeechEngine
+from narrator.speech.registry import engine_identity, make_engine
+from narrator.speech.trim import TRIM_SETTINGS, trim_silence
 
 SEGMENTS = "segments"  # cache kind: trimmed mono PCM of one utterance
 
@@ -36,19 +39,6 @@ class Voice:
 
     def prosody_of(self, spoken: Utterance) -> Prosody:
         return prosody_for(self.prosody, spoken.emphasis, spoken.style)
-
-
-@dataclass(frozen=True)
-class Utterance:
-    """What decides a segment's sound besides the voice: its text, emphasis and style."""
-
-    text: str
-    emphasis: Emphasis
-    style: Style = Style.BODY
-
-
-def utterance_of(segment: Segment) -> Utterance:
-    return Utterance(segment.text, segment.emphasis, segment.style)
 
 
 # (rate factor, pitch change, volume factor) for each emphasis level and style
@@ -197,3 +187,78 @@ def synthesis_pool(jobs: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=max(1, jobs), mp_context=context, initializer=_init_worker
     )
+
+
+class Speech:
+    """Clips in a store, spoken by a worker pool that is started only when needed."""
+
+    def __init__(
+        self,
+        voice: Voice,
+        keys: Mapping[Utterance, str],
+        store: AudioCache,
+        jobs: int,
+        pool: ProcessPoolExecutor | None,
+        stack: contextlib.ExitStack,
+    ) -> None:
+        self.voice, self.keys, self.store = voice, keys, store
+        self._jobs, self._pool, self._stack = jobs, pool, stack
+        self._lock = threading.Lock()
+        self.respoken: set[Utterance] = set()
+
+    def pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = self._stack.enter_context(synthesis_pool(self._jobs))
+            return self._pool
+
+    def missing(self, needed: Sequence[Utterance]) -> list[Utterance]:
+        return [u for u in needed if not self.store.has(SEGMENTS, self.keys[u])]
+
+    def submit(self, utterances: Sequence[Utterance]) -> dict[Future[None], list[Utterance]]:
+        if not utterances:
+            return {}
+        return submit(self.pool(), self.voice, utterances, self.keys, self.store)
+
+    def clip(self, utterance: Utterance) -> bytes:
+        """A clip from the store; one found corrupt (and removed) is spoken again."""
+        found = self.store.get(SEGMENTS, self.keys[utterance])
+        if found is not None:
+            return found
+        self.respoken.add(utterance)
+        return speak_now(self.pool(), self.voice, utterance, self.keys, self.store)
+
+
+def speak_batches(
+    speech: Speech, missing: Sequence[Utterance], progress: ProgressCallback | None
+) -> Iterator[list[Utterance]]:
+    """Synthesize `missing` into the store, yielding each batch as it is done and
+    reporting progress in characters spoken."""
+    total, said = sum(len(u.text) for u in missing), 0
+    for batch in _as_done(speech.submit(missing)):
+        said += sum(len(u.text) for u in batch)
+        if progress is not None:
+            progress("synthesizing", said, total)
+        yield batch
+
+
+def speak_all(
+    speech: Speech, needed: Sequence[Utterance], progress: ProgressCallback | None
+) -> frozenset[Utterance]:
+    """Make sure every clip of `needed` is in the store; returns those synthesized."""
+    missing = speech.missing(needed)
+    for _ in speak_batches(speech, missing, progress):
+        pass
+    return frozenset(missing)
+
+
+def _as_done(pending: dict[Future[None], list[Utterance]]) -> Iterator[list[Utterance]]:
+    try:
+        while pending:
+            done, _ = wait_for(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                finished(future)
+                yield pending.pop(future)
+    finally:
+        for future in pending:
+            future.cancel()

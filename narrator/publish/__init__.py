@@ -1,0 +1,2 @@
+"""Publishing: sidecars (chapters JSON, WebVTT), a folder's episodes, the feed, listening
+pages and the server."""
