@@ -6,10 +6,10 @@ import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-SEED = SHARED / "seeds" / "000_52290ec427b70c5b.txt"
-EMERSON = SHARED / "corpus" / "emerson-nature.md"
-THOREAU = SHARED / "corpus" / "thoreau-civil-disobedience.md"
+DATA = REPO / "tests" / "data"  # the texts the tests need: a clone alone passes
+SEED = DATA / "000_52290ec427b70c5b.txt"  # the essay the project started from (8 chapters)
+EMERSON = DATA / "emerson-nature.md"  # public-domain essays: see data/SOURCES.md
+THOREAU = DATA / "thoreau-civil-disobedience.md"
 EXAMPLE = REPO / "examples" / "walking.md"
 SEED_HEADINGS = [
     "The Introduction: A Woman in Control of Nothing and Everything",

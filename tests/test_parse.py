@@ -1,4 +1,4 @@
-"""parse_essay on the shared corpus and on small Markdown and plain-text essays."""
+"""parse_essay on the corpus (tests/data) and on small Markdown and plain-text essays."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def titles(parsed: Essay) -> list[str]:
     return [chapter.title for chapter in parsed.chapters]
 
 
-# The shared corpus
+# The corpus (tests/data)
 
 
 def test_emerson_has_nine_chapters_and_no_lead() -> None:
