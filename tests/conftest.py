@@ -10,6 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers import ROOMS, SEED, build
+
+from narrator.speech import registry
+from narrator.speech.engine import EngineConfig, Prosody
+from narrator.speech.pool import Voice
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,19 @@ def fresh_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
 
 
 @pytest.fixture
+def fake_engine() -> Iterator[Voice]:
+    """The test engine (tests/fake_engine.py), registered through the engine registry as
+    an extension would be; yields a voice that speaks with it."""
+    import fake_engine as fake
+
+    registry.register(fake.ENTRY)
+    try:
+        yield Voice(EngineConfig(fake.ENTRY.default_voice, fake.NAME), Prosody(155, 50, 1.0))
+    finally:
+        registry.unregister(fake.NAME)
+
+
+@pytest.fixture
 def narrate(tmp_path: Path):
     """Run the real `narrator` command in a fresh working directory."""
 
@@ -55,3 +73,19 @@ def narrate(tmp_path: Path):
         return Run(proc.returncode, proc.stdout, proc.stderr)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def seed_mp3(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed essay built once per run with the real engine (tests read it, never write)."""
+    out = tmp_path_factory.mktemp("seed") / "seed.mp3"
+    build(out, SEED)
+    return out
+
+
+@pytest.fixture
+def essay(tmp_path: Path) -> Path:
+    """A short essay of three chapters (helpers.ROOMS) in a fresh folder."""
+    path = tmp_path / "rooms.md"
+    path.write_text(ROOMS, encoding="utf-8")
+    return path

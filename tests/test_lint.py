@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from contextlib import nullcontext
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from helpers import EXAMPLE, ffmpeg_exe
 from mutagen.id3 import APIC, ID3, PictureType
+
+from narrator.config import Overrides
+from narrator.ffmpeg import find_ffmpeg
+from narrator.lint import lint
+from narrator.pipeline import BuildRequest, build_all
+from narrator.speech.pool import Voice
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +82,19 @@ def test_lint_fails_a_file_that_is_too_loud(narrate, episode: Path, tmp_path: Pa
 def test_lint_refuses_a_missing_file(narrate, tmp_path: Path) -> None:
     result = narrate("lint", tmp_path / "nope.mp3")
     assert result.code == 1 and "Traceback" not in result.stderr
+
+
+def test_the_loudness_setting_levels_the_build_and_sets_lints_target(
+    fake_engine: Voice, essay: Path, tmp_path: Path
+) -> None:
+    """One fact, read by both: `[audio] loudness` is what chapters are levelled to and what
+    `lint` checks against."""
+    (essay.parent / "narrator.toml").write_text("[audio]\nloudness = -23\n", encoding="utf-8")
+    out = tmp_path / "quiet.mp3"
+    reporter = SimpleNamespace(
+        progress=lambda: nullcontext(None), planned=lambda p, t: None, built=lambda r: None
+    )
+    build_all(BuildRequest((essay,), out, Overrides(engine="fake", jobs=1)), reporter)
+    loudness = {c.name: c for c in lint(out, find_ffmpeg(), -23.0)}["loudness"]
+    assert loudness.ok, loudness.detail
+    assert not {c.name: c for c in lint(out, find_ffmpeg())}["loudness"].ok  # -19 by default

@@ -7,22 +7,22 @@ sidecar beside it. The sidecars themselves are small and read on each request.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import cast
 
 from mutagen import MutagenError
 from mutagen.id3 import ID3, CTOCFlags
-from mutagen.mp3 import MP3
+from mutagen.mp3 import MP3, MPEGInfo
 
 from narrator.errors import InputError
 from narrator.model import ChapterMark, Cue
 from narrator.publish.sidecars import read_chapters_json, read_webvtt
 
-_IMAGE_SUFFIXES = (".jpg", ".png")
+IMAGE_SUFFIXES = (".jpg", ".png")
 
 
 @dataclass(frozen=True)
@@ -63,14 +63,14 @@ def read_episode(path: Path) -> Episode:
         title=_text(tags, "TIT2") or path.stem,
         author=_text(tags, "TPE1"),
         year=year[:4] if year else None,
-        duration_s=round(audio.info.length),
+        duration_s=round(cast(MPEGInfo, audio.info).length),
         size=stat.st_size,
         modified=datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc),
         source_sha256=_text(tags, "TXXX:source_sha256"),
         chapters=_chapter_titles(tags),
         chapters_file=sidecar(".chapters.json"),
         transcript_file=sidecar(".vtt"),
-        image_file=sidecar(*_IMAGE_SUFFIXES),
+        image_file=sidecar(*IMAGE_SUFFIXES),
     )
 
 
@@ -89,12 +89,6 @@ def _chapter_titles(tags: ID3) -> tuple[str, ...]:
         ordered = sorted(chapters.values(), key=lambda chap: chap.start_time)
     titles = (_text(chap.sub_frames, "TIT2") for chap in ordered)
     return tuple(title for title in titles if title)
-
-
-def folder_title(name: str) -> str:
-    """A folder name as a title: "my_essays-2024" -> "My Essays 2024"."""
-    words = [w for w in re.split(r"[-_.\s]+", name) if w]
-    return " ".join(w[:1].upper() + w[1:] for w in words) or "Essays"
 
 
 Servable = Callable[[str], Path | None]  # a file name -> the file, if the server serves it

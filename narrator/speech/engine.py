@@ -14,11 +14,13 @@ SAMPLE_RATE = 22050  # the pipeline's working rate: pyttsx3's espeak driver writ
 
 @dataclass(frozen=True)
 class Prosody:
-    """How to say a text: rate in words per minute, pitch 0-100, volume 0.0-2.0 (1 = normal)."""
+    """How to say a text: rate in words per minute, pitch 0-100, volume 0.0-2.0 (1 = normal).
 
-    rate: int = 175
-    pitch: int = 50
-    volume: float = 1.0
+    No defaults: the rate's default is each engine's (registry.py), the rest the settings'."""
+
+    rate: int
+    pitch: int
+    volume: float
 
 
 @dataclass(frozen=True)
@@ -35,17 +37,16 @@ class VoiceInfo:
     name: str
     languages: tuple[str, ...]
     gender: str | None
-    engine: str = "espeak"  # the `engine` setting that speaks with this voice
+    engine: str  # the `engine` setting that speaks with this voice
 
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """Everything a worker process needs to build its own engine (picklable)."""
+    """Everything a worker process needs to build its own engine (picklable). An engine
+    with settings of its own subclasses it (espeak.EspeakConfig)."""
 
     voice: str
-    espeak_library: str | None = None
-    espeak_data: str | None = None
-    engine: str = "espeak"  # or "piper" (engines.py picks the class)
+    engine: str  # the registry's name for the engine (registry.py)
 
 
 class SpeechEngine(Protocol):
