@@ -4,9 +4,23 @@ from __future__ import annotations
 
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING, Any
 
 from narrator.errors import NarratorError
 from narrator.model import Check
+
+if TYPE_CHECKING:
+    from narrator.speech.espeak import Pyttsx3Engine
+
+
+def _other_speech() -> list[tuple[str, Any]]:
+    from narrator.speech.engine import Prosody
+
+    return [
+        ("The river runs quietly past the old mill.", Prosody(rate=120, pitch=70)),
+        ("Zebra crossing at three, and more besides!", Prosody(rate=175, pitch=40)),
+        ("b", Prosody(rate=140, volume=1.4)),
+    ]
 
 
 def _engine_checks() -> list[Check]:
@@ -30,7 +44,31 @@ def _engine_checks() -> list[Check]:
     audio = engine.synthesize("narrator is ready.", Prosody())
     seconds = len(audio.pcm) / 2 / audio.sample_rate
     checks.append(Check("test phrase", seconds > 0.3, f"{seconds:.2f} s of speech"))
+    checks.append(_reproducible(engine, audio.pcm))
     return checks
+
+
+def _reproducible(engine: Pyttsx3Engine, first: bytes) -> Check:
+    """Whether the test phrase sounds the same after other speech: if not, builds of
+    the same essay differ from run to run and from one --jobs to another."""
+    from narrator.speech.engine import Prosody
+
+    for text, prosody in _other_speech():
+        engine.synthesize(text, prosody)
+    same = engine.synthesize("narrator is ready.", Prosody()).pcm == first
+    how = (
+        "each utterance spoken in its own process"
+        if engine.isolated
+        else "espeak-ng's carried state undone in-process"
+    )
+    if same:
+        return Check("reproducible", True, f"the same text gives the same audio ({how})")
+    return Check(
+        "reproducible",
+        False,
+        "the same text sounded different after other speech: builds will differ; "
+        "unset espeak_library and NARRATOR_ESPEAK_LIBRARY to use the bundled library",
+    )
 
 
 def _ffmpeg_checks() -> list[Check]:
