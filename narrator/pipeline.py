@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -39,6 +38,7 @@ from narrator.cache import AudioCache, content_key, default_cache_dir
 from narrator.config import Settings, load_settings
 from narrator.errors import InputError, OutputError
 from narrator.ffmpeg import ffmpeg_version, find_ffmpeg
+from narrator.scratch import scratch_dir
 from narrator.model import Essay, ProgressCallback, Script, Timeline, Utterance, utterance_of
 from narrator.speech.engine import SAMPLE_RATE, EngineConfig, Prosody
 from narrator.speech.pool import SEGMENTS, Voice, utterance_keys
@@ -281,7 +281,7 @@ def build(
     )
     seconds = {"parse": prepared.seconds}
     with ExitStack() as stack:
-        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="narrator-")))
+        scratch = Path(stack.enter_context(scratch_dir("build")))
         # without the cache, clips still wait on disk (not in memory) for their chapter
         store = cache if cache is not None else AudioCache(scratch / "clips", 1 << 62)
         speech = Speech(_voice(settings), keys, store, settings.jobs, pool, stack)

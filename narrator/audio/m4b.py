@@ -9,7 +9,6 @@ Encoded chapters are not cached for m4b.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from narrator.audio.assemble import (
 from narrator.audio.tag import EpisodeTags
 from narrator.ffmpeg import run_ffmpeg, stream
 from narrator.model import AudioFormat, ChapterMark, Cue, Timeline
+from narrator.scratch import scratch_dir
 
 
 def _escape(value: str) -> str:
@@ -63,7 +63,7 @@ def write_m4b(
     """
     starts: list[int] = []
     cues: list[tuple[Cue, ...]] = []
-    with tempfile.TemporaryDirectory(prefix="narrator-m4b-") as work:
+    with scratch_dir("m4b") as work:
         levelled = Path(work) / "episode.pcm"
         with levelled.open("wb") as pcm_file:
             for spec in specs:

@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import tempfile
 import threading
 import time
 import wave
@@ -45,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from narrator.errors import DependencyError, SettingsError
+from narrator.scratch import scratch_dir
 from narrator.speech.engine import SAMPLE_RATE, Audio, EngineConfig, Prosody, VoiceInfo
 from narrator.speech.espeak_library import (
     EspeakLocation,
@@ -182,7 +182,7 @@ class Pyttsx3Engine:
 
     def __init__(self, config: EngineConfig) -> None:
         self.location: EspeakLocation = locate_espeak(config.espeak_library, config.espeak_data)
-        self._tmp = tempfile.TemporaryDirectory(prefix="narrator-engine-")
+        self._tmp = scratch_dir("engine")
         self._wav = Path(self._tmp.name) / "utterance.wav"
         data = self.location.data or system_data_dir()
         self._steady = data is not None

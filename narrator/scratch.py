@@ -1,0 +1,62 @@
+"""narrator's own scratch folders, and removing what a killed run left behind.
+
+Every scratch folder narrator makes in the temporary folder is named
+`narrator-PID-KIND-XXXX`, and every partial output file `.NAME.PID-XXXX.partial` (see
+atomic.py), PID being the process that made it. A run killed with SIGKILL cannot clean
+up, so the next run removes the ones whose process is gone: only names of that form,
+only the user's own, and never while their process lives.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+PREFIX = "narrator-"
+_SCRATCH = re.compile(rf"{PREFIX}(\d+)-")
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists (another user's counts as alive)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def left_by_dead_process(path: Path, pattern: re.Pattern[str]) -> bool:
+    """Whether `path`'s name matches `pattern` (its first group a process id), it is
+    this user's, and that process no longer runs."""
+    match = pattern.match(path.name)
+    if match is None or process_alive(int(match.group(1))):
+        return False
+    try:
+        return path.lstat().st_uid == os.getuid()
+    except OSError:
+        return False
+
+
+def remove_abandoned_scratch() -> None:
+    """Remove the scratch folders of narrator runs that were killed."""
+    try:
+        entries = list(Path(tempfile.gettempdir()).iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir() and not entry.is_symlink() and left_by_dead_process(entry, _SCRATCH):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def scratch_dir(kind: str) -> tempfile.TemporaryDirectory[str]:
+    """A scratch folder for this process (removed when it is closed), after removing
+    those of killed runs."""
+    remove_abandoned_scratch()
+    return tempfile.TemporaryDirectory(prefix=f"{PREFIX}{os.getpid()}-{kind}-")
