@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -427,6 +428,11 @@ def cache_clear(config: LocalConfigOpt = None) -> None:
         print(f"removed {cache.clear()} entries from {cache.root}")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops narrator as Ctrl-C does, cleaning up
+
+
 def main() -> None:
     """Entry point of the `narrator` console script."""
+    signal.signal(signal.SIGTERM, _interrupt)
     app()

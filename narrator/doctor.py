@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from narrator.errors import NarratorError
 from narrator.model import Check
 
 if TYPE_CHECKING:
     from narrator.speech.engine import Prosody
+    from narrator.speech.espeak import Pyttsx3Engine
 
 
 _PHRASE = "narrator is ready."
@@ -23,6 +24,16 @@ def _prosody() -> Prosody:
 
     settings = Settings()
     return Prosody(settings.rate, settings.pitch, settings.volume)
+
+
+def _other_speech() -> list[tuple[str, Any]]:
+    from narrator.speech.engine import Prosody
+
+    return [
+        ("The river runs quietly past the old mill.", Prosody(120, 70, 1.0)),
+        ("Zebra crossing at three, and more besides!", Prosody(175, 40, 1.0)),
+        ("b", Prosody(140, 50, 1.4)),
+    ]
 
 
 def _engine_checks() -> list[Check]:
@@ -45,7 +56,30 @@ def _engine_checks() -> list[Check]:
     audio = engine.synthesize(_PHRASE, _prosody())
     seconds = len(audio.pcm) / 2 / audio.sample_rate
     checks.append(Check("test phrase", seconds > 0.3, f"{seconds:.2f} s of speech"))
+    checks.append(_reproducible(engine, audio.pcm))
     return checks
+
+
+def _reproducible(engine: Pyttsx3Engine, first: bytes) -> Check:
+    """Whether the test phrase sounds the same after other speech: if not, builds of
+    the same essay differ from run to run and from one --jobs to another."""
+
+    for text, prosody in _other_speech():
+        engine.synthesize(text, prosody)
+    same = engine.synthesize(_PHRASE, _prosody()).pcm == first
+    how = (
+        "each utterance spoken in its own process"
+        if engine.isolated
+        else "espeak-ng's carried state undone in-process"
+    )
+    if same:
+        return Check("reproducible", True, f"the same text gives the same audio ({how})")
+    return Check(
+        "reproducible",
+        False,
+        "the same text sounded different after other speech: builds will differ; "
+        "unset espeak_library and NARRATOR_ESPEAK_LIBRARY to use the bundled library",
+    )
 
 
 def _ffmpeg_checks() -> list[Check]:

@@ -68,17 +68,46 @@ def convert(ffmpeg: str, args: Sequence[str], data: bytes, keep_stderr: bool = F
     return stream(ffmpeg, args, (data,), keep_stderr)
 
 
+_running: set[subprocess.Popen[bytes]] = set()  # the ffmpegs `stream` is waiting for
+_running_lock = threading.Lock()
+_ABANDON_WAIT_S = 1.0  # how long an interrupted stream waits for its feeding thread
+
+
+def stop_running() -> None:
+    """Kill every ffmpeg that `stream` is waiting for, in any thread: an interrupted or
+    failed build stops its encodes now rather than when they finish (a long chapter
+    took 44 s). The streams raise DependencyError."""
+    with _running_lock:
+        running = list(_running)
+    for proc in running:
+        with contextlib.suppress(OSError):
+            proc.kill()
+
+
 def stream(
     ffmpeg: str, args: Sequence[str], chunks: Iterable[bytes], keep_stderr: bool = False
 ) -> bytes:
     """Like `convert`, with stdin fed from `chunks` as they come, so the input never has
-    to be in memory at once; an exception raised by `chunks` is raised here."""
+    to be in memory at once; an exception raised by `chunks` is raised here. An
+    interrupt while it waits kills ffmpeg at once."""
     level = "info" if keep_stderr else "error"
     cmd = [ffmpeg, "-hide_banner", "-nostats", "-loglevel", level, *args]
     log.info("run: %s", shlex.join(cmd))
     proc = subprocess.Popen(
         cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
+    with _running_lock:
+        _running.add(proc)
+    try:
+        return _wait_for_stream(proc, ffmpeg, chunks, keep_stderr)
+    finally:
+        with _running_lock:
+            _running.discard(proc)
+
+
+def _wait_for_stream(
+    proc: subprocess.Popen[bytes], ffmpeg: str, chunks: Iterable[bytes], keep_stderr: bool
+) -> bytes:
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     feed_error: list[BaseException] = []
     stderr: list[bytes] = []
@@ -104,10 +133,15 @@ def stream(
         thread.start()
     try:
         out = proc.stdout.read()
-    finally:
+    except BaseException:
+        proc.kill()  # an interrupt: stop now; the feeding thread may be busy making audio
         for thread in threads:
-            thread.join()
-        code = proc.wait()
+            thread.join(_ABANDON_WAIT_S)
+        proc.wait()
+        raise
+    for thread in threads:
+        thread.join()
+    code = proc.wait()
     if feed_error:
         raise feed_error[0]
     if code != 0:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from narrator import __version__
-from narrator.atomic import atomic_output
+from narrator.atomic import atomic_output, scratch_dir
 from narrator.cache import AudioCache, content_key, default_cache_dir
 from narrator.config import Overrides, Settings, load_settings
 from narrator.errors import InputError, OutputError
@@ -352,7 +351,7 @@ def build(
     cache = open_cache(settings) if use_cache else None
     m4b = settings.format == "m4b"
     with ExitStack() as stack:
-        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="narrator-")))
+        scratch = Path(stack.enter_context(scratch_dir("build")))
         # without the cache, clips still wait on disk (not in memory) for their chapter
         store = cache if cache is not None else AudioCache(scratch / "clips", 1 << 62)
         speech = Speech(plan.voice, plan.keys, store, settings.jobs, pool, stack)

@@ -10,10 +10,10 @@ samples hold exactly. Levelled chapters are not cached for m4b.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from narrator.atomic import scratch_dir
 from narrator.audio.assemble import (
     ENCODER_DELAY_MS,
     ChapterSpec,
@@ -62,7 +62,7 @@ def write_m4b(
     memory stays that of one chapter file's copy buffer however long the episode.
     """
     starts: list[int] = []
-    with tempfile.TemporaryDirectory(prefix="narrator-m4b-") as work:
+    with scratch_dir("m4b") as work:
         levelled = Path(work) / "episode.pcm"
         with levelled.open("wb") as pcm_file:
             for chapter in chapters:

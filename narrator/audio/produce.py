@@ -26,6 +26,7 @@ from narrator.audio.assemble import (
     spool,
 )
 from narrator.cache import AudioCache
+from narrator.ffmpeg import stop_running
 from narrator.model import ProgressCallback, Utterance
 from narrator.speech.pool import Speech, speak_batches
 
@@ -106,6 +107,7 @@ def produce(
         except BaseException:
             for future in encoding:
                 future.cancel()
+            stop_running()  # running encodes end now, not when their ffmpeg finishes
             raise
     seconds["assemble and encode"] = time.perf_counter() - started
     return Produced(

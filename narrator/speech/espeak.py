@@ -15,10 +15,16 @@ REFERENCE.md):
 - Its loop sleeps 10 ms after every utterance, although in synchronous mode the utterance
   is done before the first sleep: five times espeak-ng's own synthesis time for a
   sentence. We skip that sleep once the loop has ended (`_skip_finished_sleep`).
-- espeak-ng carries state from one utterance to the next (pitch flutter, and one more
-  bit), so the same sentence came out differently depending on history: we speak through
-  a flutter-free variant of the voice (espeak.make_steady_overlay) and undo the other bit
-  (`_calibrate`), so every utterance depends only on its text, prosody and voice.
+- espeak-ng carries state from one utterance to the next in static variables, so the
+  same sentence came out differently depending on history. With the bundled 1.52 that
+  state is pitch flutter and one more bit: we speak through a flutter-free variant of the
+  voice (espeak_library.make_steady_overlay) and undo the bit (`_calibrate`). Other
+  versions keep more (Debian's 1.51 also a glottal-cycle count that decides when the
+  voice is roughened, with other sentences in two to four forms), so with any library
+  but the bundled one each utterance is spoken in a forked copy of the process taken
+  right after start-up (`_in_own_process`): it starts from the same state every time,
+  whatever the library keeps. Either way every utterance depends only on its text,
+  prosody and voice.
 - The synthesis callback is process-wide and the engine hangs after `fork`: one engine per
   process, created in that process (synthesize.py uses a spawn pool for that reason).
 """
@@ -28,14 +34,17 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import tempfile
+import os
 import threading
 import time
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from narrator.atomic import scratch_dir
 from narrator.errors import DependencyError, SettingsError
 from narrator.speech.engine import SAMPLE_RATE, Audio, EngineConfig, Prosody, VoiceInfo
 from narrator.speech.espeak_library import (
@@ -163,6 +172,33 @@ def _end_of_message(_espeak: Any) -> Any:
     return events
 
 
+def _in_own_process(speak: Callable[[], bytes]) -> bytes:
+    """Run `speak` in a forked copy of this process and return the audio it made.
+
+    The copy starts from this process's state and is thrown away after one utterance,
+    so nothing espeak-ng keeps from an utterance ever reaches the next one."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the copy: speak, send the audio, and leave without any clean-up
+        os.close(read)
+        code = 1
+        try:
+            with os.fdopen(write, "wb") as pipe:
+                pipe.write(speak())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        pcm = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        raise DependencyError(
+            "espeak-ng failed to speak an utterance", "run `narrator doctor` to check it"
+        )
+    return pcm
+
+
 class Pyttsx3Engine:
     """espeak-ng through pyttsx3's espeak driver; one instance per process."""
 
@@ -170,7 +206,7 @@ class Pyttsx3Engine:
 
     def __init__(self, config: EngineConfig) -> None:
         self.location: EspeakLocation = _location(config)
-        self._tmp = tempfile.TemporaryDirectory(prefix="narrator-engine-")
+        self._tmp = scratch_dir("engine")
         self._wav = Path(self._tmp.name) / "utterance.wav"
         data = self.location.data or system_data_dir()
         self._steady = data is not None
@@ -200,7 +236,10 @@ class Pyttsx3Engine:
         self._finished = threading.Event()
         self._engine.connect("finished-utterance", self._on_finished)
         self.set_voice(config.voice)
-        self._calibrate()
+        # the in-process undo is verified for the bundled library only (see module doc)
+        self.isolated = self.location.origin != "bundled"
+        if not self.isolated:
+            self._calibrate()
 
     def _on_synth(self, wav: Any, samples: int, events: Any) -> int:
         """Forward espeak's callback to the driver, adding the end-of-message event that
@@ -236,17 +275,23 @@ class Pyttsx3Engine:
         """Speak `text`; the result depends only on the text, prosody and voice."""
         pieces = []
         for piece in split_for_engine(text):
-            self._restore_state()
-            self._set_prosody(prosody)
-            pieces.append(self._utter(piece))
+            if self.isolated:
+                pieces.append(_in_own_process(partial(self._speak, piece, prosody)))
+            else:
+                self._restore_state()
+                pieces.append(self._speak(piece, prosody))
         return Audio(b"".join(pieces), SAMPLE_RATE)
+
+    def _speak(self, text: str, prosody: Prosody) -> bytes:
+        self._set_prosody(prosody)
+        return self._utter(text)
 
     def _probe(self) -> bytes:
         self._set_prosody(_STATE_PROSODY)
         return self._utter(_PROBE)
 
     def _calibrate(self) -> None:
-        """Learn how to undo the state espeak-ng carries from one utterance to the next.
+        """Learn how to undo the state the bundled espeak-ng carries between utterances.
 
         Besides pitch flutter (see espeak.make_steady_overlay), espeak-ng keeps one bit of
         state that some utterances flip and others keep: the same sentence comes out in

@@ -19,6 +19,7 @@ from narrator.errors import DependencyError
 
 LIBRARY_ENV = "NARRATOR_ESPEAK_LIBRARY"
 DATA_ENV = "ESPEAK_DATA_PATH"
+SYSTEM = "system"  # the espeak_library value that asks for the system's library
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,25 @@ class EspeakLocation:
 
 
 def locate_espeak(library: str | None = None, data: str | None = None) -> EspeakLocation:
-    """Choose the library: a configured one, else the system's, else the bundled wheel's."""
+    """Choose the library: a configured one (`"system"` for the system's), else the
+    bundled wheel's, else the system's.
+
+    The bundled library comes first even where a system espeak-ng is installed (desktop
+    speech services pull Debian's in): its version comes with narrator's, so an essay
+    sounds the same, byte for byte, on every machine, and it is the library whose carried
+    state the engine undoes in-process (see espeak.py). Any other library is spoken one
+    utterance per process, which is reproducible too but slower.
+    """
     data = data or os.environ.get(DATA_ENV) or None
     library = library or os.environ.get(LIBRARY_ENV) or None
+    if library == SYSTEM:
+        system = ctypes.util.find_library("espeak-ng")
+        if not system:
+            raise DependencyError(
+                "no system espeak-ng library found",
+                f"install espeak-ng, or unset the espeak_library setting and {LIBRARY_ENV}",
+            )
+        return EspeakLocation(system, data, "system")
     if library:
         if not Path(library).is_file():
             raise DependencyError(
@@ -44,14 +61,14 @@ def locate_espeak(library: str | None = None, data: str | None = None) -> Espeak
                 f"fix the espeak_library setting or unset {LIBRARY_ENV}",
             )
         return EspeakLocation(library, data, "configured")
-    system = ctypes.util.find_library("espeak-ng")
-    if system:
-        return EspeakLocation(system, data, "system")
     try:
         import espeakng_loader
     except ImportError as exc:
+        system = ctypes.util.find_library("espeak-ng")
+        if system:
+            return EspeakLocation(system, data, "system")
         raise DependencyError(
-            "no espeak-ng library found (neither system-wide nor the espeakng-loader package)",
+            "no espeak-ng library found (neither the espeakng-loader package nor system-wide)",
             "run ./scripts/narrate again to reinstall, or install espeak-ng",
         ) from exc
     return EspeakLocation(

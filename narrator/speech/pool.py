@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import signal
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_for
@@ -71,9 +73,56 @@ _worker_engine: SpeechEngine | None = None
 _worker_config: EngineConfig | None = None
 
 
-def _init_worker(engines: tuple[registry.EngineEntry, ...]) -> None:
+_PARENT_CHECK_S = 0.2  # how often a worker checks that the process that started it lives
+_STOP_WAIT_S = 1.0  # how long a stopped worker may take to clean up before it is killed
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds, so the engine's scratch folder is removed
+
+
+def _watch_parent(parent: int) -> None:
+    """Stop this worker once the process that started it is gone (killed, even with
+    SIGKILL): a worker blocked waiting for work would otherwise live on, and with it
+    multiprocessing's resource tracker."""
+    # SIGTERM from outside must reach the main thread: it interrupts a wait for work there
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    while os.getppid() == parent:
+        time.sleep(_PARENT_CHECK_S)
+    # SystemExit raised inside espeak-ng's callback is ignored: try twice, then just go
+    # (a scratch folder left behind is removed by the next run)
+    main = threading.main_thread().ident or 0
+    for _ in range(2):
+        signal.pthread_kill(main, signal.SIGTERM)
+        time.sleep(_STOP_WAIT_S / 2)
+    os._exit(1)
+
+
+def _init_worker(parent: int, engines: tuple[registry.EngineEntry, ...]) -> None:
+    """Set up a worker of the process `parent` (passed, not read here: it may be gone
+    already), knowing the parent's engines (registered at run time too)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
-    registry.register_all(engines)  # the parent's engines, registered at run time too
+    registry.register_all(engines)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop the pool's workers now, without waiting for their tasks (an interrupted or
+    failed build): each gets SIGTERM, then SIGKILL if it is not gone within a moment.
+    Their clips would otherwise go on landing in a scratch folder being removed.
+    ProcessPoolExecutor has no public way to do this before Python 3.14."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    for worker in workers:
+        with contextlib.suppress(OSError, ValueError):
+            worker.terminate()
+    deadline = time.monotonic() + _STOP_WAIT_S
+    for worker in workers:
+        with contextlib.suppress(OSError, ValueError):
+            worker.join(max(0.0, deadline - time.monotonic()))
+            if worker.is_alive():
+                worker.kill()
+                worker.join(_STOP_WAIT_S)
 
 
 def _synthesize_batch(
@@ -189,7 +238,7 @@ def synthesis_pool(jobs: int) -> ProcessPoolExecutor:
         max_workers=max(1, jobs),
         mp_context=context,
         initializer=_init_worker,
-        initargs=(registry.entries(),),
+        initargs=(os.getpid(), registry.entries()),
     )
 
 
@@ -209,6 +258,14 @@ class Speech:
         self._jobs, self._pool, self._stack = jobs, pool, stack
         self._lock = threading.Lock()
         self.respoken: set[Utterance] = set()
+        # registered after the build's scratch folder, so it runs before its removal
+        stack.push(self._stop_on_error)
+
+    def _stop_on_error(self, kind: type[BaseException] | None, *_: object) -> bool:
+        """On an interrupt or error, stop the workers (shared ones too: the command ends)."""
+        if kind is not None and self._pool is not None:
+            stop_workers(self._pool)
+        return False
 
     def pool(self) -> ProcessPoolExecutor:
         with self._lock:
