@@ -187,7 +187,7 @@ CASES = [
     ("She paused -- then left...", None),
     (
         "\u041f\u0440\u0438\u0432\u0435\u0442, \u043c\u0438\u0440. \u4f60\u597d\u3002 \U0001f600",
-        None,
+        "Privet, mir.",  # Cyrillic transliterated, Chinese left out, emoji not spoken
     ),
     ("\u0663 apples", None),  # digits of other scripts are left to their script
     ("  spread \n over\tlines  ", "spread over lines"),
