@@ -155,6 +155,9 @@ def build(
         # a dry run reads the cache but writes nothing, not even the script
         use = not (no_cache or dry_run)
         prepared = [prepare(path, flags, config, use_cache=use) for path in paths]
+        for one in prepared:
+            for warning in one.warnings:
+                _say_error(f"warning: {one.essay_path.name} {warning}")
         targets = [pipeline.output_path(p.essay_path, output, p.settings) for p in prepared]
         if dry_run:
             for one, target in zip(prepared, targets, strict=True):
@@ -194,6 +197,8 @@ def script(
 
     with _errors_to_exit_codes():
         prepared = prepare(essay, {"title": title, "author": author}, config)
+        for warning in prepared.warnings:
+            _say_error(f"warning: {essay.name} {warning}")
         if fmt is ScriptFormat.json:
             print(json.dumps(script_to_json(prepared.script), ensure_ascii=False, indent=2))
         else:

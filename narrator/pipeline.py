@@ -56,6 +56,7 @@ class Prepared:
     script: Script
     settings: Settings
     seconds: float  # reading, parsing and marking up
+    warnings: tuple[str, ...] = ()  # words left out of the reading, by line (text/lexicon.py)
 
 
 def prepare(
@@ -65,6 +66,7 @@ def prepare(
     use_cache: bool = True,
 ) -> Prepared:
     """Read and parse the essay, resolve its settings and build its script (no audio)."""
+    from narrator.text.lexicon import reading_warnings
     from narrator.text.parse import parse_essay
     from narrator.text.source import read_source
 
@@ -77,8 +79,9 @@ def prepare(
     if settings.author:
         essay = replace(essay, author=settings.author)
     script = _script(essay, settings, open_cache(settings) if use_cache else None)
+    warnings = tuple(reading_warnings(essay, source.text, settings.reading))
     seconds = time.perf_counter() - started
-    return Prepared(essay_path, source.sha256, essay, script, settings, seconds)
+    return Prepared(essay_path, source.sha256, essay, script, settings, seconds, warnings)
 
 
 def _script(essay: Essay, settings: Settings, cache: AudioCache | None) -> Script:

@@ -609,6 +609,11 @@ def _address(match: re.Match[str], options: NormalizeOptions) -> str:
     return f"{match.group('lead')}{open_}{_speak_address(match.group('address'))}{close}"
 
 
+def _noise(match: re.Match[str], options: NormalizeOptions) -> str:
+    """A "word" too long to be one is left out (`left_out` warns of it); an address stays."""
+    return match.group(0) if _ADDRESSES.search(match.group(0)) else ""
+
+
 def _phone(match: re.Match[str], options: NormalizeOptions) -> str:
     """A phone number: its groups digit by digit with a pause between them, a leading plus
     read, a toll-free "800" said as a number, letters ("FLOWERS") kept as a word."""
@@ -1025,6 +1030,7 @@ _PHONE = (
 _PHONE_GROUPS = re.compile(r"[0-9]+|[A-Za-z]+")
 _CODE_PIECES = re.compile(r"[0-9]+|[^\W\d_]+")
 _SLASH = re.compile(r"/")
+_ADDRESSES = re.compile(_ADDRESS)
 _ADDRESS_HINT = re.compile(rf"@|//|www\.|\.(?:{_alternation(_DOMAINS)})")
 
 _PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = tuple(
@@ -1039,8 +1045,8 @@ _PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = t
         (r"(?<=\S)\[[0-9]{1,3}(?:[,\u2013-]\s?[0-9]{1,3})*\]", _drop, _DIGIT),
         (r"(?<=[^\s*])\*+(?=[\s.,;:!?)\]\"'”\u2019]|\Z)", _drop, None),
         (r"(?<![^\s(\[\"'“\u2018])\*+(?=[^\W\d_])", _drop, None),  # and "*emphasis*"
+        (_NOISE.pattern, _noise, _NOISE),
         (_ADDRESS, _address, _ADDRESS_HINT),
-        (_NOISE.pattern, _drop, _NOISE),
         (
             rf"(?<![\w.@/-])(?P<stem>[A-Za-z0-9_][\w-]*)\.(?P<ext>{_alternation(_FILE_EXTENSIONS)})"
             r"(?![\w-]|\.\w)",
@@ -1194,6 +1200,17 @@ def _apply(pattern: re.Pattern[str], handler: Handler, text: str, options: Norma
         return words
 
     return pattern.sub(replace, text)
+
+
+def left_out(text: str) -> list[tuple[str, str]]:
+    """The words `normalize` leaves out of `text` rather than say badly, each with why:
+    words in a script it has no reading for (Chinese, Japanese, Korean, Arabic, Hebrew,
+    Indic, Thai), and "words" too long to be words that are no address."""
+    found = [(m.group(0).strip(), "no reading for its script") for m in _UNREADABLE.finditer(text)]
+    for match in _NOISE.finditer(text):
+        if not _ADDRESSES.search(match.group(0)):
+            found.append((match.group(0), f"a {len(match.group(0))}-character word"))
+    return found
 
 
 def normalize(text: str, options: NormalizeOptions = NormalizeOptions()) -> str:
