@@ -306,6 +306,7 @@ _BEFORE_NUMBER = {
     "d.": "died",
     "nos.": "numbers",
     "#": "number",
+    "ext.": "extension",
     "p.": "page",
     "pp.": "pages",
     "vol.": "volume",
@@ -682,11 +683,12 @@ def _foreign_word(match: re.Match[str], options: NormalizeOptions) -> str:
 def _rate(match: re.Match[str], options: NormalizeOptions) -> str:
     """ "/mo" after an amount: "a month" after money, "per" after anything else."""
     per = match.group("per")
-    before = match.string[: match.start()].rstrip().rsplit(None, 1)
+    before = match.string[: match.start()].rstrip().rsplit(None, 2)[-2:]
     last = before[-1] if before else ""
     if last.lstrip("0123456789.,") + "/" + per in _ALL_UNITS:
         return match.group(0)  # "5m/s": a unit of its own
-    if not (_DIGIT.search(last) or last in _ALL_UNITS or last.lower() in _UNIT_WORDS):
+    counted = len(before) > 1 and _DIGIT.search(before[-2].rsplit(None, 1)[-1])
+    if not (_DIGIT.search(last) or counted or last in _ALL_UNITS or last.lower() in _UNIT_WORDS):
         return match.group(0)
     name = _PER[per] if per in _PER else _ALL_UNITS[per][0]
     money = any(c in last for c in _CURRENCY_CHARS) or last.lower() in _MONEY_WORDS
@@ -699,20 +701,23 @@ def _title(match: re.Match[str], options: NormalizeOptions) -> str:
     """A title before a name; "St." or "Dr." after a name or a house number is a street
     ("Elm St. Louis" is rare, "14 Elm St. Then" common): Street, Drive."""
     title = match.group("title")
-    if title in _STREETS and _after_name(match):
+    if title in _STREETS and _after_name(match, opening=False):
         return _STREETS[title] + ("." if match.group(0).endswith(".") else "")
     return _TITLES[title]
 
 
-def _after_name(match: re.Match[str]) -> bool:
-    """Whether the match follows a name (a capitalised word that does not open the text)
-    or a house number: where "St." is a street."""
+def _after_name(match: re.Match[str], opening: bool = True) -> bool:
+    """Whether the match follows a name or a house number: where "St." is a street. Before
+    another name ("Visit St. Paul's"), a capitalised word opening the text is no name."""
     before = match.string[: match.start()].split()
     if not before:
         return False
     last = before[-1]
     return last.isdigit() or (
-        len(before) > 1 and last[:1].isupper() and last.isalpha() and last not in _TITLES
+        (opening or len(before) > 1)
+        and last[:1].isupper()
+        and last.isalpha()
+        and last not in _TITLES
     )
 
 
@@ -979,6 +984,43 @@ _MONTH_NAMES = _alternation(_MONTH_SPELLINGS)
 # Well-formed numerals below 100 only, so "MIX", "CD" and "CV" are left alone; the lookbehinds
 # forbid an empty numeral.
 _ROMAN = r"(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})(?<=[LXVI])"  # I to XCIX
+_MONARCHS = [
+    "Elizabeth",
+    "Henry",
+    "Charles",
+    "James",
+    "William",
+    "Edward",
+    "George",
+    "Richard",
+    "Mary",
+    "Louis",
+    "Peter",
+    "Catherine",
+    "Alexander",
+    "Nicholas",
+    "Frederick",
+    "Philip",
+    "Francis",
+    "Ferdinand",
+    "Isabella",
+    "Wilhelm",
+    "Leopold",
+    "Napoleon",
+    "Victor",
+    "Gustav",
+    "Olaf",
+    "Haakon",
+    "Harald",
+    "Christian",
+    "Juan",
+    "Carlos",
+    "Felipe",
+    "Pedro",
+    "Manuel",
+    "Ivan",
+    "Otto",
+]
 _REGNAL_ROMAN = r"X{0,3}(?:IX|IV|V?I{0,3})(?<=[IVX]{2})"  # II to XXXIX
 _RANGE_END = (
     rf"[{_CURRENCY_CHARS}]?[0-9][0-9,]*(?:[.:][0-9]+)?"
@@ -1021,10 +1063,11 @@ _UNIT = (
 _DIGIT = re.compile(r"[0-9]")
 _PHONE = (
     r"(?<![\w.,/:+-])(?:"
-    r"\+[0-9]{1,3}(?:[ .-]\(?[0-9]{1,4}\)?){2,5}"  # +44 20 7946 0958
+    r"\+[0-9]{1,3}(?:[ .-]\(?[0-9]{1,6}\)?){2,5}"  # +44 20 7946 0958
     r"|(?:1[-. ])?\(?[2-9][0-9]{2}\)?[-. ][0-9]{3}[-. ][0-9]{4}"  # (555) 123-4567
     r"|1[-. ][89][0-9]{2}[-. ](?:[0-9]{3}[-. ])?[A-Z]{2,}(?:-[A-Z]+)*"  # 1-800-FLOWERS
     r"|(?<![0-9]-)[2-9][0-9]{2}-[0-9]{4}"  # 555-1234
+    r"|(?<=[Cc]all |[Dd]ial |[Rr]ing )(?:911|999|112)"  # emergency numbers
     r")(?![\w-])"
 )
 _PHONE_GROUPS = re.compile(r"[0-9]+|[A-Za-z]+")
@@ -1040,7 +1083,11 @@ _PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = t
         (rf"[{''.join(_UNICODE_FRACTIONS)}]", _unicode_fraction, None),
         (_EMOJI.pattern, _drop, _EMOJI),
         (_UNREADABLE.pattern, _drop, _UNREADABLE),
-        (rf"[{_FOREIGN_LETTERS}]+(?:['\u2019][{_FOREIGN_LETTERS}]+)*", _foreign_word, None),
+        (
+            rf"[^\W\d_]*[{_FOREIGN_LETTERS}]+(?:['\u2019]?[^\W\d_])*",
+            _foreign_word,
+            re.compile(f"[{_FOREIGN_LETTERS}]"),
+        ),
         # Footnote markers ("shown[1]", "word*"); superscripts go after the units pass.
         (r"(?<=\S)\[[0-9]{1,3}(?:[,\u2013-]\s?[0-9]{1,3})*\]", _drop, _DIGIT),
         (r"(?<=[^\s*])\*+(?=[\s.,;:!?)\]\"'”\u2019]|\Z)", _drop, None),
@@ -1054,7 +1101,7 @@ _PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = t
             None,
         ),
         (r"(?<![\w.@])@(?P<name>[A-Za-z0-9_]{1,30})\b", _handle, None),
-        (r"(?<![\w&#])#(?P<tag>[^\W\d_]\w*)", _hashtag, None),
+        (r"(?<![\w&#])#(?P<tag>[0-9]*[^\W\d_]\w*)", _hashtag, None),
         (r"(?<![\w.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![\w]|\.[0-9])", _ip_address, _DIGIT),
         (_PHONE, _phone, _DIGIT),
         (r"(?<![\w.])(?P<n>[0-9]{1,4})(?P<tail>(?:\([A-Za-z0-9]{1,2}\))+)", _code_number, _DIGIT),
@@ -1168,6 +1215,14 @@ _PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = t
         # An old-style full stop after a regnal number goes ("Charles II., to").
         (
             rf"\b(?P<name>[A-Z][a-z]+)\s+(?P<numeral>{_REGNAL_ROMAN})\b(?:\.(?=[,;:]|\s+[a-z]))?",
+            _regnal,
+            None,
+        ),
+        # A monarch "the First": only a known regnal name, and only where "I" cannot be
+        # the pronoun (before punctuation, "of", "'s" or the end: "Elizabeth I smiled" is).
+        (
+            rf"\b(?P<name>{_alternation(_MONARCHS)})\s+(?P<numeral>I)"
+            r"(?=\s*[,;:)]|\.?\s*\Z|\s+of\b|['\u2019]s\b)",
             _regnal,
             None,
         ),
