@@ -113,8 +113,15 @@ def build_script(
         chapters.append(ScriptChapter(title=title, segments=segments))
     if opening and essay.titled and chapters:
         first = chapters[0]
-        chapters[0] = replace(first, segments=(_opening_line(essay, pauses, read), *first.segments))
+        rest = first.segments
+        if rest and rest[0].style is Style.HEADING and _same_words(rest[0].display, essay.title):
+            rest = rest[1:]  # the opening line names the title: it is not said twice
+        chapters[0] = replace(first, segments=(_opening_line(essay, pauses, read), *rest))
     return Script(title=essay.title, author=essay.author, chapters=tuple(chapters))
+
+
+def _same_words(a: str, b: str) -> bool:
+    return a.split() == b.split() if a and b else False
 
 
 def _opening_line(essay: Essay, pauses: Pauses, read: Callable[[str], str]) -> Segment:

@@ -615,6 +615,13 @@ def _noise(match: re.Match[str], options: NormalizeOptions) -> str:
     return match.group(0) if _ADDRESSES.search(match.group(0)) else ""
 
 
+def _leave_out(match: re.Match[str], options: NormalizeOptions) -> str:
+    """Left out; a space stays where the match parted two words ("a👍b")."""
+    text, start, end = match.string, match.start(), match.end()
+    parted = start > 0 and end < len(text) and text[start - 1].isalnum() and text[end].isalnum()
+    return " " if parted else ""
+
+
 def _phone(match: re.Match[str], options: NormalizeOptions) -> str:
     """A phone number: its groups digit by digit with a pause between them, a leading plus
     read, a toll-free "800" said as a number, letters ("FLOWERS") kept as a word."""
@@ -1061,6 +1068,13 @@ _UNIT = (
 # Each pass is (pattern, handler, hint): a pass whose hint is not in the text cannot match, and
 # is skipped (cheaply: a hint starts with a few known characters, which re scans for quickly).
 _DIGIT = re.compile(r"[0-9]")
+_AT = re.compile("@")
+_HASH = re.compile("#")
+_HYPHEN = re.compile(r"[0-9]-[0-9]")
+_CODE_HINT = re.compile(r"[A-Z0-9]-[A-Z0-9]")
+_LONE_I = re.compile(r" I\b")
+_FILE_HINT = re.compile(rf"\.(?:{_alternation(_FILE_EXTENSIONS)})")
+_MONEY_HINT = re.compile(rf"[{_CURRENCY_CHARS}]|{_alternation(_CURRENCY_CODES)}")
 _PHONE = (
     r"(?<![\w.,/:+-])(?:"
     r"\+[0-9]{1,3}(?:[ .-]\(?[0-9]{1,6}\)?){2,5}"  # +44 20 7946 0958
@@ -1081,8 +1095,9 @@ _PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = t
     for pattern, handler, hint in (
         # Unicode fractions become "1/2" ("2½" -> "2 1/2", spaced by _apply) for later passes.
         (rf"[{''.join(_UNICODE_FRACTIONS)}]", _unicode_fraction, None),
-        (_EMOJI.pattern, _drop, _EMOJI),
-        (_UNREADABLE.pattern, _drop, _UNREADABLE),
+        # Left out with the space before them, so no space is left before punctuation.
+        (rf"\s*(?:{_EMOJI.pattern})", _leave_out, _EMOJI),
+        (rf"\s*(?:{_UNREADABLE.pattern})", _leave_out, _UNREADABLE),
         (
             rf"[^\W\d_]*[{_FOREIGN_LETTERS}]+(?:['\u2019]?[^\W\d_])*",
             _foreign_word,
@@ -1098,17 +1113,17 @@ _PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = t
             rf"(?<![\w.@/-])(?P<stem>[A-Za-z0-9_][\w-]*)\.(?P<ext>{_alternation(_FILE_EXTENSIONS)})"
             r"(?![\w-]|\.\w)",
             _file_name,
-            None,
+            _FILE_HINT,
         ),
-        (r"(?<![\w.@])@(?P<name>[A-Za-z0-9_]{1,30})\b", _handle, None),
-        (r"(?<![\w&#])#(?P<tag>[0-9]*[^\W\d_]\w*)", _hashtag, None),
+        (r"(?<![\w.@])@(?P<name>[A-Za-z0-9_]{1,30})\b", _handle, _AT),
+        (r"(?<![\w&#])#(?P<tag>[0-9]*[^\W\d_]\w*)", _hashtag, _HASH),
         (r"(?<![\w.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![\w]|\.[0-9])", _ip_address, _DIGIT),
         (_PHONE, _phone, _DIGIT),
         (r"(?<![\w.])(?P<n>[0-9]{1,4})(?P<tail>(?:\([A-Za-z0-9]{1,2}\))+)", _code_number, _DIGIT),
         (
             r"(?<![\w.-])(?=[A-Z0-9-]*[0-9]{3})[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+(?![\w-])",
             _code,
-            _DIGIT,
+            _CODE_HINT,
         ),
         (r"\b[Ww]/[Oo]\b", _words("without"), _SLASH),
         (r"\b[Ww]/(?=\s)", _words("with"), _SLASH),
@@ -1154,7 +1169,7 @@ _PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = t
             _DIGIT,
         ),
         # Numbers joined by hyphens that are no date, phone or range: a code ("ISBN").
-        (r"(?<![\w.,/-])[0-9]+(?:-[0-9]+){2,}(?![\w-])", _code, _DIGIT),
+        (r"(?<![\w.,/-])[0-9]+(?:-[0-9]+){2,}(?![\w-])", _code, _HYPHEN),
         (
             r"(?<![0-9:.])(?P<h>[0-9]{1,2}):(?P<min>[0-5][0-9]):(?P<s>[0-5][0-9])(?![0-9])"
             rf"(?!\s?{_AM_PM})",
@@ -1179,7 +1194,7 @@ _PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = t
             _rate,
             _SLASH,
         ),
-        (_MONEY, _money, _DIGIT),
+        (_MONEY, _money, _MONEY_HINT),
         (r"(?<=[0-9])\s?[*\u00d7]\s?(?=[0-9])", _words(" times "), _DIGIT),
         (rf"(?P<num>{_SIGNED})\s?%", _percent, _DIGIT),
         (
@@ -1224,7 +1239,7 @@ _PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = t
             rf"\b(?P<name>{_alternation(_MONARCHS)})\s+(?P<numeral>I)"
             r"(?=\s*[,;:)]|\.?\s*\Z|\s+of\b|['\u2019]s\b)",
             _regnal,
-            None,
+            _LONE_I,
         ),
         (_YEAR, _year_number, _DIGIT),
         (
