@@ -91,6 +91,17 @@ SLASH = [
 
 # Units after a number: singular for one, plural otherwise, with scale words.
 UNITS = [
+    ("2 tbsp", "two tablespoons"),
+    ("1 tsp", "one teaspoon"),
+    ("5 sq m", "five square meters"),
+    ("6 ft 2 in", "six feet two inches"),
+    ("1 in 5 people", "one in five people"),
+    ("5 kg/m²", "five kilograms per square meter"),
+    ("80 km²", "eighty square kilometers"),
+    ("1.5L", "one point five liters"),
+    ("30 mins", "thirty minutes"),
+    ("3.5 hrs", "three point five hours"),
+    ("1.5 million km", "one point five million kilometers"),
     ("5 km", "five kilometers"),
     ("1 km", "one kilometer"),
     ("5km", "five kilometers"),
@@ -169,6 +180,13 @@ UNITS = [
 
 # Money: symbols and codes before or after the number, scale abbreviations, ranges with cents.
 MONEY = [
+    ("£5bn-£10bn", "five billion pounds to ten billion pounds"),
+    ("$5 million-$10 million", "five million dollars to ten million dollars"),
+    ("$2.5bn-3bn", "two point five billion dollars to three billion dollars"),
+    ("$5m-10m", "five million dollars to ten million dollars"),
+    ("$1.2bn", "one point two billion dollars"),
+    ("£3.5m", "three point five million pounds"),
+    ("$100K", "one hundred thousand dollars"),
     ("$5", "five dollars"),
     ("$1", "one dollar"),
     ("$0.99", "ninety-nine cents"),
@@ -213,6 +231,16 @@ MONEY = [
 
 # Ranges and hyphens: a range only between two numbers of the same kind; codes and ISBNs are read as digits.  # noqa: E501
 RANGES = [
+    ("pp. 100-10", "pages one hundred to one hundred and ten"),
+    ("1,000-2,000 people", "one thousand to two thousand people"),
+    ("2020-21 season", "twenty twenty to twenty twenty-one season"),
+    ("1-2 pm", "one to two PM"),
+    ("14:00-16:00", "fourteen hundred to sixteen hundred"),
+    ("10 am-2 pm", "ten AM to two PM"),
+    ("2-3 days", "two to three days"),
+    ("the 5%-10% rise", "the five percent to ten percent rise"),
+    ("30-40%", "thirty to forty percent"),
+    ("12-3", "twelve to three"),
     ("1990-95", "nineteen ninety to nineteen ninety-five"),
     ("1990-1995", "nineteen ninety to nineteen ninety-five"),
     ("2001-02", "two thousand and one to two thousand and two"),
@@ -277,6 +305,10 @@ TIMES = [
 
 # Abbreviations read by context.
 ABBREVIATIONS = [
+    ("Mt. St. Helens", "Mount Saint Helens"),
+    ("Ft. Worth", "Fort Worth"),
+    ("No. 10 Downing St.", "Number ten Downing Street."),
+    ("live at 10 Downing St. in London", "live at ten Downing Street in London"),
     ("St. Louis", "Saint Louis"),
     ("Visit St. Paul's.", "Visit Saint Paul's."),
     ("He lived on Elm St.", "He lived on Elm Street."),

@@ -191,6 +191,13 @@ _UNITS: dict[str, tuple[str, str]] = {
     "sq ft": ("square foot", "square feet"),
     "sq mi": ("square mile", "square miles"),
     "sq km": ("square kilometer", "square kilometers"),
+    "sq m": ("square meter", "square meters"),
+    "sq yd": ("square yard", "square yards"),
+    "cu ft": ("cubic foot", "cubic feet"),
+    "fl oz": ("fluid ounce", "fluid ounces"),
+    "tbsp": ("tablespoon", "tablespoons"),
+    "tsp": ("teaspoon", "teaspoons"),
+    "qt": ("quart", "quarts"),
     "x": ("times", "times"),  # "2.5x faster"
 }
 # Square and cubic forms of the lengths: "km²", "km2", "km^2", "m³".
@@ -790,15 +797,18 @@ def _range(match: re.Match[str], options: NormalizeOptions) -> str:
     a code, read digit by digit; small ones ("3-2") are a score, read "to" all the same."""
     start, end = match.group("a"), match.group("b")
     if start.isdigit() and end.isdigit() and match.group("sep") == "-":
-        if len(start) == 4 and len(end) == 2 and int(end) > int(start[2:]):
-            end = start[:2] + end
+        whole = start[: len(start) - len(end)] + end  # "1990-95", "pp. 100-10"
+        if len(start) > 2 and len(end) < len(start) and int(whole) > int(start):
+            end = whole
         elif int(end) <= int(start) and max(len(start), len(end)) > 2:
             return f"{_digits(start)}, {_digits(end)}"
     start, end = _ZERO_CENTS.sub("", start), _ZERO_CENTS.sub("", end)
     symbol = start[:1]
-    cents = "." in start and symbol in _CURRENCIES
-    if symbol in _CURRENCIES and not cents and (end[:1] == symbol or end[:1] not in _CURRENCIES):
-        start, end = start[1:], symbol + end.removeprefix(symbol)
+    if symbol in _CURRENCIES and end[:1] not in _CURRENCIES:
+        end = symbol + end
+    # Said once at the end ("five to ten dollars") unless the start has cents or a scale.
+    if symbol in _CURRENCIES and end[:1] == symbol and start[1:].replace(",", "").isdigit():
+        start = start[1:]
     joiner = "and" if _preceded_by(match, "between") else "to"
     return f"{start} {joiner} {end}"
 
@@ -842,7 +852,7 @@ def _hour(match: re.Match[str], options: NormalizeOptions) -> str:
 
 
 def _money(match: re.Match[str], options: NormalizeOptions) -> str:
-    after = match.group("cur2") is not None  # "20€", "5 million USD"
+    after = "cur2" in match.re.groupindex  # "20€", "5 million USD"
     prefix = "x" if after else ""
     symbol = match.group("cur2") if after else match.group("cur") or match.group("code")
     currency = _CURRENCIES[_CURRENCY_CODES.get(symbol, symbol)]
@@ -1031,7 +1041,8 @@ _MONARCHS = [
 _REGNAL_ROMAN = r"X{0,3}(?:IX|IV|V?I{0,3})(?<=[IVX]{2})"  # II to XXXIX
 _RANGE_END = (
     rf"[{_CURRENCY_CHARS}]?[0-9][0-9,]*(?:[.:][0-9]+)?"
-    rf"(?:%|{_ORDINAL_SUFFIX}|s\b|\s?[AaPp]\.?[Mm]\b)?"
+    rf"(?:%|{_ORDINAL_SUFFIX}|s\b|\s?[AaPp]\.?[Mm]\b"
+    rf"|(?<=[0-9])(?:{_alternation(_SCALES)}|\s(?:{'|'.join(_SCALE_WORDS)})\b))?"
 )
 _ADDRESS_CHARS = (
     r"[^\s<>\"“”\u2018\u2019]*[^\s<>\"“”\u2018\u2019.,;:!?)\]}']"  # not ending in punctuation
@@ -1056,7 +1067,10 @@ _AMOUNT = (
 _MONEY = (
     rf"(?P<sign>(?<![\w.,)\]])[-\u2212])?(?:(?P<cur>[{_CURRENCY_CHARS}])|(?P<code>{_CODES})\s?)"
     rf"\s?{_AMOUNT}"
-    rf"|(?P<sign2>(?<![\w.,)\]])[-\u2212])?{_AMOUNT.replace('?P<', '?P<x')}"
+)
+# An amount with its currency after it ("20€", "5 million USD"); groups named apart.
+_MONEY_AFTER = (
+    rf"(?P<sign2>(?<![\w.,)\]])[-\u2212])?{_AMOUNT.replace('?P<', '?P<x')}"
     rf"\s?(?P<cur2>[{_CURRENCY_CHARS}]|{_CODES})"
 )
 _AFTER_INCHES = re.compile(r"\s*(?:[,;:!?)]|\.(?:\s|\Z)|\Z|x\b|by\b|long|wide|tall|high|deep)")
@@ -1074,6 +1088,7 @@ _HYPHEN = re.compile(r"[0-9]-[0-9]")
 _CODE_HINT = re.compile(r"[A-Z0-9]-[A-Z0-9]")
 _LONE_I = re.compile(r" I\b")
 _FILE_HINT = re.compile(rf"\.(?:{_alternation(_FILE_EXTENSIONS)})")
+_CURRENCY_AFTER = re.compile(rf"\w\s?(?:[{_CURRENCY_CHARS}]|{_alternation(_CURRENCY_CODES)})")
 _MONEY_HINT = re.compile(rf"[{_CURRENCY_CHARS}]|{_alternation(_CURRENCY_CODES)}")
 _PHONE = (
     r"(?<![\w.,/:+-])(?:"
@@ -1195,6 +1210,7 @@ _PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = t
             _SLASH,
         ),
         (_MONEY, _money, _MONEY_HINT),
+        (_MONEY_AFTER, _money, _CURRENCY_AFTER),
         (r"(?<=[0-9])\s?[*\u00d7]\s?(?=[0-9])", _words(" times "), _DIGIT),
         (rf"(?P<num>{_SIGNED})\s?%", _percent, _DIGIT),
         (
