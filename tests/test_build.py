@@ -138,7 +138,7 @@ def test_flags_override_title_and_author(tmp_path: Path) -> None:
     "text",
     [
         pytest.param(" ".join(["word,"] * 6000) + " end.", id="6000-word-sentence"),
-        pytest.param("x" * 20000 + ".", id="20000-char-word"),
+        pytest.param("Before it. " + "x" * 20000 + ". After it.", id="20000-char-word"),
         pytest.param(
             "Emoji 😀🎧 and scripts: Καλημέρα κόσμε. Привет, мир. 你好世界。 مرحبا بالعالم.",
             id="emoji-and-non-latin",

@@ -56,3 +56,14 @@ def test_script_prints_the_warning_and_still_shows_the_script(narrate, tmp_path)
     assert run.code == 0
     assert "He wrote here." in run.stdout
     assert "narrator: warning: essay.md line 3: left out '\u4e2d\u6587'" in run.stderr
+
+
+def test_an_essay_left_with_nothing_to_say_is_a_clear_error(narrate, tmp_path) -> None:
+    (tmp_path / "noise.txt").write_text("x" * 20000 + ".\n", "utf-8")
+    run = narrate("build", "noise.txt", "-o", "noise.mp3")
+    assert run.code == 1
+    assert (
+        "has nothing left to say once read ('xxxxxxxxxxxxxxxxxxxxxxxx…' is left out)" in run.stderr
+    )
+    assert "internal error" not in run.stderr
+    assert not (tmp_path / "noise.mp3").exists()

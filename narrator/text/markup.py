@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+from narrator.errors import InputError
 from narrator.model import (
     Block,
     BlockKind,
@@ -103,6 +104,15 @@ def build_script(
         for chapter in essay.chapters
         if (pieces := _chapter_pieces(chapter, pauses, read))
     ]
+    if not spoken:
+        written = next(
+            (b.text.strip() for c in essay.chapters for b in c.blocks if b.text.strip()), ""
+        )
+        shown = written if len(written) <= 24 else written[:24] + "…"
+        raise InputError(
+            f"{essay.title!r} has nothing left to say once read ({shown!r} is left out)",
+            "words in scripts with no reading and over-long words are not read; write some prose",
+        )
     chapters = []
     for number, (title, pieces) in enumerate(spoken, start=1):
         end = pauses.paragraph_ms if number == len(spoken) else pauses.chapter_ms
