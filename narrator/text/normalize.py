@@ -1088,7 +1088,11 @@ _HYPHEN = re.compile(r"[0-9]-[0-9]")
 _CODE_HINT = re.compile(r"[A-Z0-9]-[A-Z0-9]")
 _LONE_I = re.compile(r" I\b")
 _FILE_HINT = re.compile(rf"\.(?:{_alternation(_FILE_EXTENSIONS)})")
-_CURRENCY_AFTER = re.compile(rf"\w\s?(?:[{_CURRENCY_CHARS}]|{_alternation(_CURRENCY_CODES)})")
+_IP_HINT = re.compile(r"[0-9]\.[0-9]{1,3}\.[0-9]")
+_PHONE_HINT = re.compile(r"[0-9][-. )][0-9]|\+[0-9]|[0-9]-[A-Z]|[0-9]{3}-[0-9]{4}|[lg] 9")
+_CODE_NUMBER_HINT = re.compile(r"[0-9]\(")
+_DURATION_HINT = re.compile(r":[0-5][0-9]:")
+_DOT_TIME_HINT = re.compile(r"[0-9]\.[0-5][0-9]\s?[AaPp]\.?[Mm]")
 _MONEY_HINT = re.compile(rf"[{_CURRENCY_CHARS}]|{_alternation(_CURRENCY_CODES)}")
 _PHONE = (
     r"(?<![\w.,/:+-])(?:"
@@ -1132,9 +1136,13 @@ _PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = t
         ),
         (r"(?<![\w.@])@(?P<name>[A-Za-z0-9_]{1,30})\b", _handle, _AT),
         (r"(?<![\w&#])#(?P<tag>[0-9]*[^\W\d_]\w*)", _hashtag, _HASH),
-        (r"(?<![\w.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![\w]|\.[0-9])", _ip_address, _DIGIT),
-        (_PHONE, _phone, _DIGIT),
-        (r"(?<![\w.])(?P<n>[0-9]{1,4})(?P<tail>(?:\([A-Za-z0-9]{1,2}\))+)", _code_number, _DIGIT),
+        (r"(?<![\w.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![\w]|\.[0-9])", _ip_address, _IP_HINT),
+        (_PHONE, _phone, _PHONE_HINT),
+        (
+            r"(?<![\w.])(?P<n>[0-9]{1,4})(?P<tail>(?:\([A-Za-z0-9]{1,2}\))+)",
+            _code_number,
+            _CODE_NUMBER_HINT,
+        ),
         (
             r"(?<![\w.-])(?=[A-Z0-9-]*[0-9]{3})[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+(?![\w-])",
             _code,
@@ -1189,7 +1197,7 @@ _PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = t
             r"(?<![0-9:.])(?P<h>[0-9]{1,2}):(?P<min>[0-5][0-9]):(?P<s>[0-5][0-9])(?![0-9])"
             rf"(?!\s?{_AM_PM})",
             _duration,
-            _DIGIT,
+            _DURATION_HINT,
         ),
         # Clock times, then hours with AM or PM.
         (
@@ -1201,7 +1209,7 @@ _PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = t
         (
             rf"(?<![0-9:.,])(?P<h>1[0-2]|0?[1-9])\.(?P<min>[0-5][0-9])\s?{_AM_PM}",
             _clock,
-            _DIGIT,
+            _DOT_TIME_HINT,
         ),
         (rf"(?<![0-9:.,])(?P<h>1[0-2]|0?[1-9])\s?{_AM_PM}", _hour, _DIGIT),
         (
@@ -1210,7 +1218,7 @@ _PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = t
             _SLASH,
         ),
         (_MONEY, _money, _MONEY_HINT),
-        (_MONEY_AFTER, _money, _CURRENCY_AFTER),
+        (_MONEY_AFTER, _money, _MONEY_HINT),
         (r"(?<=[0-9])\s?[*\u00d7]\s?(?=[0-9])", _words(" times "), _DIGIT),
         (rf"(?P<num>{_SIGNED})\s?%", _percent, _DIGIT),
         (
