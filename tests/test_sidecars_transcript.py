@@ -79,3 +79,22 @@ def test_a_script_without_written_text_shows_what_is_said() -> None:
         for segment in chapter["segments"]:
             del segment["display"]
     assert cue_texts(script_from_json(data)) == ["Walking, by Jo.", "It cost five dollars."]
+
+
+def test_the_listening_page_shows_a_spoken_chapter_title_once() -> None:
+    from datetime import datetime, timezone
+
+    from narrator.publish.episodes import Episode
+    from narrator.publish.pages import episode_page
+
+    episode = Episode(
+        name="a.mp3", title="A", author=None, year=None, duration_s=9, size=1,
+        modified=datetime.now(timezone.utc), source_sha256=None, chapters=(),
+        chapters_file=None, transcript_file=None, image_file=None,
+    )  # fmt: skip
+    marks = [ChapterMark("Opening", 0, 3000), ChapterMark("Later", 3000, 9000)]
+    cues = [Cue("It began.", 0, 2000), Cue("Later", 3000, 4000), Cue("It ended.", 5000, 6000)]
+    page = episode_page(episode, marks, cues)
+    assert page.count("Later") == 2  # the chapter button and one heading
+    assert '<h3 class="cue" data-start="3.000" data-end="4.000">Later</h3>' in page
+    assert "<h3>Opening</h3>" in page  # a title that is not spoken still heads its cues
