@@ -196,6 +196,8 @@ def script(
 
     with _errors_to_exit_codes():
         prepared = prepare(essay, Overrides(title=title, author=author), config)
+        for warning in prepared.warnings:
+            _say_error(f"warning: {essay.name} {warning}")
         if fmt is ScriptFormat.json:
             print(json.dumps(script_to_json(prepared.script), ensure_ascii=False, indent=2))
         else:

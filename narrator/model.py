@@ -121,13 +121,16 @@ class Essay:
 class Segment:
     """One utterance for the engine: a sentence, or a clause of an over-long one.
 
-    `text` is exactly what will be spoken; `pause_ms` is the silence after it.
+    `text` is exactly what will be spoken; `pause_ms` is the silence after it. `display`
+    is the written text it stands for in a transcript ("$5", not "five dollars"); a
+    segment cut from the same written stretch as the one before has "" (shown with it).
     """
 
     text: str
     pause_ms: int
     emphasis: Emphasis = Emphasis.NONE
     style: Style = Style.BODY
+    display: str = field(default="", compare=False)  # shown, not said: not in equality
 
 
 @dataclass(frozen=True)

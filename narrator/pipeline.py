@@ -53,6 +53,7 @@ class Prepared:
     script: Script
     settings: Settings
     seconds: float  # reading, parsing and marking up
+    warnings: tuple[str, ...] = ()  # words left out of the reading, by line (text/lexicon.py)
 
 
 def prepare(
@@ -62,6 +63,7 @@ def prepare(
     use_cache: bool = True,
 ) -> Prepared:
     """Read and parse the essay once, resolve its settings and build its script (no audio)."""
+    from narrator.text.lexicon import reading_warnings
     from narrator.text.parse import parse_draft, titled
     from narrator.text.source import read_source
 
@@ -73,8 +75,9 @@ def prepare(
     if settings.author:
         essay = replace(essay, author=settings.author)
     script = _script(essay, settings, open_cache(settings) if use_cache else None)
+    warnings = tuple(reading_warnings(essay, source.text, settings.reading))
     seconds = time.perf_counter() - started
-    return Prepared(essay_path, source.sha256, essay, script, settings, seconds)
+    return Prepared(essay_path, source.sha256, essay, script, settings, seconds, warnings)
 
 
 def _script(essay: Essay, settings: Settings, cache: AudioCache | None) -> Script:
@@ -278,6 +281,8 @@ class Reporter(Protocol):
 
     def built(self, result: BuildResult) -> None: ...
 
+    def warn(self, message: str) -> None: ...
+
 
 @dataclass(frozen=True)
 class BuildRequest:
@@ -307,6 +312,9 @@ def build_all(request: BuildRequest, reporter: Reporter) -> list[BuildResult]:
         )
     use = request.use_cache and not request.dry_run  # a dry run writes not even the script
     prepared = [prepare(path, request.overrides, request.config_file, use) for path in paths]
+    for one in prepared:
+        for warning in one.warnings:
+            reporter.warn(f"warning: {one.essay_path.name} {warning}")
     targets = [output_path(p.essay_path, output, p.settings) for p in prepared]
     plans = [
         plan_episode(one, target, with_cover=not request.dry_run)

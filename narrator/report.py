@@ -84,6 +84,10 @@ class BuildReporter:
         if not self.quiet:
             render_build(result)
 
+    def warn(self, message: str) -> None:
+        """Warnings show even with --quiet: they name something the listener will miss."""
+        print(f"narrator: {message}", file=sys.stderr)
+
 
 def render_build(result: BuildResult) -> None:
     console = Console()

@@ -124,7 +124,7 @@ def test_script_json_is_exactly_what_will_be_spoken(narrate) -> None:
     assert set(script) == {"title", "author", "chapters"}
     assert script["title"] == "On Walking Slowly"
     segments = [s for chapter in script["chapters"] for s in chapter["segments"]]
-    assert all(set(s) == {"text", "pause_ms", "emphasis", "style"} for s in segments)
+    assert all(set(s) == {"text", "pause_ms", "emphasis", "style", "display"} for s in segments)
     texts = " ".join(s["text"] for s in segments)
     assert "<break" not in texts and "**" not in texts
     assert any(s["emphasis"] == "strong" and s["text"].startswith("slowly") for s in segments)

@@ -92,7 +92,10 @@ def test_the_loudness_setting_levels_the_build_and_sets_lints_target(
     (essay.parent / "narrator.toml").write_text("[audio]\nloudness = -23\n", encoding="utf-8")
     out = tmp_path / "quiet.mp3"
     reporter = SimpleNamespace(
-        progress=lambda: nullcontext(None), planned=lambda p, t: None, built=lambda r: None
+        progress=lambda: nullcontext(None),
+        planned=lambda p, t: None,
+        warn=print,
+        built=lambda r: None,
     )
     build_all(BuildRequest((essay,), out, Overrides(engine="fake", jobs=1)), reporter)
     loudness = {c.name: c for c in lint(out, find_ffmpeg(), -23.0)}["loudness"]

@@ -295,9 +295,27 @@ def test_script_to_json_has_exactly_the_documented_shape() -> None:
             {
                 "title": "Intro",
                 "segments": [
-                    {"text": "Intro", "pause_ms": 1000, "emphasis": "none", "style": "heading"},
-                    {"text": "Say", "pause_ms": 0, "emphasis": "none", "style": "body"},
-                    {"text": "this", "pause_ms": 900, "emphasis": "strong", "style": "body"},
+                    {
+                        "text": "Intro",
+                        "pause_ms": 1000,
+                        "emphasis": "none",
+                        "style": "heading",
+                        "display": "Intro",
+                    },
+                    {
+                        "text": "Say",
+                        "pause_ms": 0,
+                        "emphasis": "none",
+                        "style": "body",
+                        "display": "Say",
+                    },
+                    {
+                        "text": "this",
+                        "pause_ms": 900,
+                        "emphasis": "strong",
+                        "style": "body",
+                        "display": "this",
+                    },
                 ],
             }
         ],

@@ -33,7 +33,7 @@ def test_same_essay_twice_gives_byte_identical_files(seed_mp3: Path, tmp_path: P
     "text",
     [
         pytest.param(" ".join(["word,"] * 6000) + " end.", id="6000-word-sentence"),
-        pytest.param("x" * 20000 + ".", id="20000-char-word"),
+        pytest.param("Before it. " + "x" * 20000 + ". After it.", id="20000-char-word"),
         pytest.param(
             "Emoji 😀🎧 and scripts: Καλημέρα κόσμε. Привет, мир. 你好世界。 مرحبا بالعالم.",
             id="emoji-and-non-latin",
@@ -168,6 +168,7 @@ def test_a_registered_engine_builds_through_the_one_build_loop(
     reporter = SimpleNamespace(
         progress=lambda: nullcontext(None),
         planned=lambda plans, target: None,
+        warn=print,
         built=results.append,
     )
     out = tmp_path / "rooms.mp3"
@@ -185,7 +186,10 @@ def test_the_rate_travels_from_the_overrides_to_the_engine(
     for rate in (100, 200):
         found: list[BuildResult] = []
         reporter = SimpleNamespace(
-            progress=lambda: nullcontext(None), planned=lambda p, t: None, built=found.append
+            progress=lambda: nullcontext(None),
+            planned=lambda p, t: None,
+            warn=print,
+            built=found.append,
         )
         build_all(_request((essay,), tmp_path / f"{rate}.mp3", rate=rate), reporter)
         cues = [cue for chapter in found[0].timeline.cues for cue in chapter]

@@ -158,18 +158,24 @@ data-episode="{escape(episode.name)}" aria-label="Play {title}"></audio>
 
 def _transcript(chapters: Sequence[ChapterMark], cues: Sequence[Cue]) -> str:
     """The cues as paragraphs, each chapter's under its title (a cue belongs to the last
-    chapter that starts at or before it)."""
+    chapter that starts at or before it). A chapter whose first cue is its spoken title
+    shows that cue as its heading, so the title appears once."""
     if not cues:
         return '<p class="empty">This episode has no transcript file.</p>'
     starts = [c.start_ms for c in chapters]
     html, current = [], -1
     for cue in cues:
         index = max(bisect.bisect_right(starts, cue.start_ms) - 1, 0) if chapters else -1
+        tag = "p"
         if index != current:
-            html.append(f"<h3>{escape(chapters[index].title)}</h3>")
             current = index
+            title = chapters[index].title
+            if cue.text.rstrip(".").split() == title.split():
+                tag = "h3"
+            else:
+                html.append(f"<h3>{escape(title)}</h3>")
         html.append(
-            f'<p class="cue" data-start="{cue.start_ms / 1000:.3f}" '
-            f'data-end="{cue.end_ms / 1000:.3f}">{escape(cue.text)}</p>'
+            f'<{tag} class="cue" data-start="{cue.start_ms / 1000:.3f}" '
+            f'data-end="{cue.end_ms / 1000:.3f}">{escape(cue.text)}</{tag}>'
         )
     return "\n".join(html)

@@ -45,14 +45,20 @@ def sentence_cues(
     chapters: Sequence[ScriptChapter], timeline: Timeline, sentence_ms: int
 ) -> list[Cue]:
     """One cue per sentence: segments cut inside a sentence (at emphasis, a dash, a long
-    clause; their pause is shorter than a sentence pause) are joined back together."""
+    clause; their pause is shorter than a sentence pause) are joined back together. A cue
+    shows the written text, with the essay's punctuation ("$5 - 10", not "five to ten
+    dollars"), where the script has it."""
     cues: list[Cue] = []
     for chapter, chapter_cues in zip(chapters, timeline.cues, strict=True):
         pending: list[Cue] = []
+        shown: list[str] = []
+        written = any(segment.display for segment in chapter.segments)
         for segment, cue in zip(chapter.segments, chapter_cues, strict=True):
             pending.append(cue)
+            shown.append(segment.display if written else cue.text)
             if segment.pause_ms >= sentence_ms or cue is chapter_cues[-1]:
-                text = " ".join(part.text for part in pending)
+                text = " ".join(part for part in shown if part)
+                shown = []
                 cues.append(Cue(text, pending[0].start_ms, pending[-1].end_ms))
                 pending = []
     return cues

@@ -12,6 +12,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -77,6 +78,13 @@ _PARENT_CHECK_S = 0.2  # how often a worker checks that the process that started
 _STOP_WAIT_S = 1.0  # how long a stopped worker may take to clean up before it is killed
 
 
+def _quiet_exit(unraisable: sys.UnraisableHookArgs) -> None:
+    """The SystemExit that stops a worker inside espeak-ng's callback cannot propagate and
+    is reported as "Exception ignored": say nothing of it, and the rest as usual."""
+    if not isinstance(unraisable.exc_value, SystemExit):
+        sys.__unraisablehook__(unraisable)
+
+
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)  # unwinds, so the engine's scratch folder is removed
 
@@ -104,6 +112,7 @@ def _init_worker(parent: int, engines: tuple[registry.EngineEntry, ...]) -> None
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     registry.register_all(engines)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    sys.unraisablehook = _quiet_exit
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 

@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from narrator.text.normalize import DATE_ORDERS, NormalizeOptions, normalize
+from narrator.model import Essay
+from narrator.text.normalize import DATE_ORDERS, NormalizeOptions, left_out, normalize
 
 Lexicon = tuple[tuple[str, str], ...]
 
@@ -41,3 +42,28 @@ class Reading:
     def __call__(self, text: str) -> str:
         options = NormalizeOptions(date_order=self.date_order, read_urls=self.read_urls)
         return normalize(apply_lexicon(text, self.lexicon), options)
+
+
+_SHOWN_CHARS = 24  # of a left-out word, in a warning
+
+
+def reading_warnings(essay: Essay, source: str, reading: Reading = Reading()) -> list[str]:
+    """One warning per word the reading leaves out of `essay` (see `normalize.left_out`),
+    naming the line of its `source` text the word is on; an author's lexicon entry for the
+    word silences it."""
+    texts = [essay.title] + [
+        text
+        for chapter in essay.chapters
+        for text in (
+            chapter.title,
+            *(block.text for block in chapter.blocks),
+        )
+    ]
+    warnings: list[str] = []
+    for text in texts:
+        for word, reason in left_out(apply_lexicon(text, reading.lexicon)):
+            at = source.find(word)
+            line = f"line {source.count(chr(10), 0, at) + 1}" if at >= 0 else "the title"
+            shown = word if len(word) <= _SHOWN_CHARS else word[:_SHOWN_CHARS] + "…"
+            warnings.append(f"{line}: left out {shown!r} ({reason})")
+    return list(dict.fromkeys(warnings))

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+from narrator.errors import InputError
 from narrator.model import (
     Block,
     BlockKind,
@@ -38,7 +39,7 @@ from narrator.text.sentences import (
     strip_edge_dashes,
 )
 
-MARKUP_REVISION = 2
+MARKUP_REVISION = 3
 """Bump when `build_script` (or normalize.py) gives a different script for the same essay:
 scripts are cached under it."""
 
@@ -82,6 +83,7 @@ class _Piece:
     emphasis: Emphasis
     cut: _Cut
     style: Style = Style.BODY
+    display: str = ""  # the written text it stands for in a transcript ("": with the last)
 
 
 _STYLES = {BlockKind.HEADING: Style.HEADING, BlockKind.QUOTE: Style.QUOTE}
@@ -102,22 +104,41 @@ def build_script(
         for chapter in essay.chapters
         if (pieces := _chapter_pieces(chapter, pauses, read))
     ]
+    if not spoken:
+        written = next(
+            (b.text.strip() for c in essay.chapters for b in c.blocks if b.text.strip()), ""
+        )
+        shown = written if len(written) <= 24 else written[:24] + "…"
+        raise InputError(
+            f"{essay.title!r} has nothing left to say once read ({shown!r} is left out)",
+            "words in scripts with no reading and over-long words are not read; write some prose",
+        )
     chapters = []
     for number, (title, pieces) in enumerate(spoken, start=1):
         end = pauses.paragraph_ms if number == len(spoken) else pauses.chapter_ms
         pieces[-1] = replace(pieces[-1], cut=replace(pieces[-1].cut, natural=end))
-        segments = tuple(Segment(p.text, p.cut.pause_ms, p.emphasis, p.style) for p in pieces)
+        segments = tuple(
+            Segment(p.text, p.cut.pause_ms, p.emphasis, p.style, p.display) for p in pieces
+        )
         chapters.append(ScriptChapter(title=title, segments=segments))
     if opening and essay.titled and chapters:
         first = chapters[0]
-        chapters[0] = replace(first, segments=(_opening_line(essay, pauses, read), *first.segments))
+        rest = first.segments
+        if rest and rest[0].style is Style.HEADING and _same_words(rest[0].display, essay.title):
+            rest = rest[1:]  # the opening line names the title: it is not said twice
+        chapters[0] = replace(first, segments=(_opening_line(essay, pauses, read), *rest))
     return Script(title=essay.title, author=essay.author, chapters=tuple(chapters))
+
+
+def _same_words(a: str, b: str) -> bool:
+    return a.split() == b.split() if a and b else False
 
 
 def _opening_line(essay: Essay, pauses: Pauses, read: Callable[[str], str]) -> Segment:
     """ "Title, by Author." in the heading style, as a podcast episode opens."""
     line = f"{essay.title}, by {essay.author}." if essay.author else f"{essay.title}."
-    return Segment(" ".join(read(line).split()), pauses.heading_ms, Emphasis.NONE, Style.HEADING)
+    spoken = " ".join(read(line).split())
+    return Segment(spoken, pauses.heading_ms, Emphasis.NONE, Style.HEADING, line)
 
 
 def _chapter_pieces(chapter: Chapter, pauses: Pauses, read: Callable[[str], str]) -> list[_Piece]:
@@ -132,12 +153,38 @@ def _chapter_pieces(chapter: Chapter, pauses: Pauses, read: Callable[[str], str]
     kept: list[_Piece] = []
     for block in blocks:
         for written in _block_pieces(block, pauses):
-            piece = replace(written, text=" ".join(read(written.text).split()))
-            if is_speakable(piece.text):
-                kept.append(piece)
-            elif kept:
-                kept[-1] = _absorb(kept[-1], piece)
+            for piece in _paced(written, read, pauses, block.kind is BlockKind.HEADING):
+                if is_speakable(piece.text):
+                    kept.append(piece)
+                elif kept:
+                    kept[-1] = _absorb(kept[-1], piece)
     return kept
+
+
+def _paced(
+    written: _Piece, read: Callable[[str], str], pauses: Pauses, heading: bool
+) -> Iterator[_Piece]:
+    """A written stretch (a sentence, or the part of one between emphasis changes) read
+    whole, then cut at its pauses (dashes, colons, parentheses, ellipses) and into clauses
+    if too long. Normalization sees the whole stretch, so a pause never falls inside
+    "(555) 123-4567" or "401(k)". The first piece carries the written stretch for the
+    transcript; the rest are shown with it."""
+    spoken = " ".join(read(written.text).split())
+    # A stretch ending in a pause mark ("*wind*; and") pauses there as well.
+    paced = {
+        min(position, len(spoken)): _Cut(pauses.ellipsis_ms if ellipsis else pauses.clause_ms)
+        for position, ellipsis in ([] if heading else pacing_cuts(spoken + " "))
+    }
+    end = paced.pop(len(spoken), None)
+    bounds = [*paced.items(), (len(spoken), written.cut.merge(end) if end else written.cut)]
+    previous = 0
+    display = written.text
+    for position, cut in bounds:
+        text = strip_edge_dashes(" ".join(spoken[previous:position].split()))
+        for part in _clauses(_Piece(text, written.emphasis, cut, written.style), pauses):
+            yield replace(part, display=display)
+            display = ""
+        previous = position
 
 
 def _absorb(kept: _Piece, dropped: _Piece) -> _Piece:
@@ -172,8 +219,6 @@ def _block_pieces(block: Block, pauses: Pauses) -> Iterator[_Piece]:
     if not heading:
         for end in sentence_ends(text):
             cut_at(end, _Cut(pauses.sentence_ms))
-        for position, ellipsis in pacing_cuts(text):
-            cut_at(position, _Cut(pauses.ellipsis_ms if ellipsis else pauses.clause_ms))
     for start, _ in runs[1:]:
         cut_at(_past_closers(text, start), _Cut(0))
     for position, ms in breaks:
@@ -186,10 +231,9 @@ def _block_pieces(block: Block, pauses: Pauses) -> Iterator[_Piece]:
     previous = 0
     for position in sorted(cuts):
         raw = text[previous:position]
-        spoken = strip_edge_dashes(" ".join(raw.split()))
         first = previous + len(raw) - len(raw.lstrip())
         emphasis = runs[bisect_right(starts, first) - 1][1] if runs else Emphasis.NONE
-        yield from _clauses(_Piece(spoken, emphasis, cuts[position], style), pauses)
+        yield _Piece(" ".join(raw.split()), emphasis, cuts[position], style)
         previous = position
 
 
@@ -247,6 +291,7 @@ def script_to_json(script: Script) -> dict[str, Any]:
                         "pause_ms": s.pause_ms,
                         "emphasis": s.emphasis.value,
                         "style": s.style.value,
+                        "display": s.display,
                     }
                     for s in chapter.segments
                 ],
@@ -265,7 +310,13 @@ def script_from_json(data: dict[str, Any]) -> Script:
             ScriptChapter(
                 chapter["title"],
                 tuple(
-                    Segment(s["text"], s["pause_ms"], Emphasis(s["emphasis"]), Style(s["style"]))
+                    Segment(
+                        s["text"],
+                        s["pause_ms"],
+                        Emphasis(s["emphasis"]),
+                        Style(s["style"]),
+                        s.get("display", ""),
+                    )
                     for s in chapter["segments"]
                 ),
             )

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from anyascii import anyascii
 from num2words import num2words
 
 DATE_ORDERS = ("mdy", "dmy")
@@ -46,10 +47,10 @@ _MAX_CARDINAL_DIGITS = 15
 _INT = r"(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)"  # 1,234 or 1234
 _NUM = rf"(?:(?<![0-9.,]){_INT}(?:\.[0-9]+)?|(?<![\w.,])\.[0-9]+)"  # also 3.14 and .5
 _SIGNED = rf"(?:(?<![\w.,)\]])[-\u2212])?{_NUM}"  # a minus only where it cannot be a hyphen
-_CURRENCY_CHARS = "$£€¥₹"
+_CURRENCY_CHARS = "$£€¥₹₩"
 _ORDINAL_SUFFIX = r"(?:st|nd|rd|th)"
 _AM_PM = r"(?P<ap>[AaPp])\.?[Mm]\b(?P<apdot>\.)?"
-_DIGIT_RUNS = re.compile(r"[0-9]+")
+_ZERO_CENTS = re.compile(r"\.00(?![0-9])")
 _ADDRESS_PREFIX = re.compile(r"^(?:[a-z]+://)?(?:www\.)?", re.IGNORECASE)
 _ADDRESS_PIECES = re.compile(r"[^\W\d_]+|[0-9]+|.")
 # What may follow a sentence-final abbreviation for its full stop to be the sentence's.
@@ -103,9 +104,13 @@ _CURRENCIES: dict[str, _Currency] = {
     "€": _Currency("euro", "euros", "cent", "cents"),
     "¥": _Currency("yen", "yen"),
     "₹": _Currency("rupee", "rupees"),
+    "₩": _Currency("won", "won"),
 }
+# ISO codes written before or after an amount ("USD 5", "20 EUR"), read as the symbol is.
+_CURRENCY_CODES = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "KRW": "₩"}
 _SCALES = {"k": "thousand", "K": "thousand", "m": "million", "M": "million", "mn": "million"}
-_SCALES |= {"bn": "billion", "B": "billion", "tn": "trillion"}
+_SCALES |= {"bn": "billion", "b": "billion", "B": "billion", "tn": "trillion"}
+_SCALE_WORDS = ("thousand", "million", "billion", "trillion")
 
 # Unit symbols after a number: (singular, plural). These may touch the number ("5km").
 _UNITS: dict[str, tuple[str, str]] = {
@@ -168,14 +173,49 @@ _UNITS: dict[str, tuple[str, str]] = {
     "hrs": ("hour", "hours"),
     "px": ("pixel", "pixels"),
     "kcal": ("kilocalorie", "kilocalories"),
+    "kbps": ("kilobit per second", "kilobits per second"),
+    "Kbps": ("kilobit per second", "kilobits per second"),
+    "Mbps": ("megabit per second", "megabits per second"),
+    "Gbps": ("gigabit per second", "gigabits per second"),
+    "mAh": ("milliamp hour", "milliamp hours"),
+    "mA": ("milliamp", "milliamps"),
+    "kJ": ("kilojoule", "kilojoules"),
+    "kPa": ("kilopascal", "kilopascals"),
+    "psi": ("pound per square inch", "pounds per square inch"),
+    "gal": ("gallon", "gallons"),
+    "ha": ("hectare", "hectares"),
+    "ns": ("nanosecond", "nanoseconds"),
+    "µs": ("microsecond", "microseconds"),
+    "mpg": ("mile per gallon", "miles per gallon"),
+    "rpm": ("revolution per minute", "revolutions per minute"),
+    "sq ft": ("square foot", "square feet"),
+    "sq mi": ("square mile", "square miles"),
+    "sq km": ("square kilometer", "square kilometers"),
+    "sq m": ("square meter", "square meters"),
+    "sq yd": ("square yard", "square yards"),
+    "cu ft": ("cubic foot", "cubic feet"),
+    "fl oz": ("fluid ounce", "fluid ounces"),
+    "tbsp": ("tablespoon", "tablespoons"),
+    "tsp": ("teaspoon", "teaspoons"),
+    "qt": ("quart", "quarts"),
     "x": ("times", "times"),  # "2.5x faster"
 }
+# Square and cubic forms of the lengths: "km²", "km2", "km^2", "m³".
+_LENGTHS = {"km": "kilometer", "m": "meter", "cm": "centimeter", "mm": "millimeter"}
+_LENGTHS |= {"mi": "mile", "ft": "foot", "in": "inch", "yd": "yard"}
+for _length, _name in _LENGTHS.items():
+    _names = {"foot": "feet", "inch": "inches"}.get(_name, _name + "s")
+    for _power, _marks in (("square", ("²", "2", "^2")), ("cubic", ("³", "3", "^3"))):
+        for _mark in _marks:
+            _UNITS[_length + _mark] = (f"{_power} {_name}", f"{_power} {_names}")
 # Units that are also common letters or words, so only taken with a space after the number:
 # "5m" is as often five million as five meters, "52s" a plural, "in" a preposition.
 _SPACED_UNITS: dict[str, tuple[str, str]] = {
     "m": ("meter", "meters"),
     "s": ("second", "seconds"),
+    "l": ("liter", "liters"),
     "in.": ("inch", "inches"),
+    "in": ("inch", "inches"),  # only before punctuation or the end: "5 in the box" is not
 }
 _ALL_UNITS = _UNITS | _SPACED_UNITS
 
@@ -199,16 +239,17 @@ _UNICODE_FRACTIONS = {
     "⅑": "1/9",
     "⅒": "1/10",
 }
-# Denominators read as fractions: (singular, plural). Others ("9/11", "24/7") are not
-# fractions but pairs of numbers.
+# Denominators read as fractions: (singular, plural), "22/7" "twenty-two sevenths". Pairs
+# that name something else ("24/7", "9/11") are two numbers.
 _DENOMINATORS: dict[int, tuple[str, str]] = {
     2: ("half", "halves"),
     4: ("quarter", "quarters"),
     **{
         d: (num2words(d, lang="en", to="ordinal"), num2words(d, lang="en", to="ordinal") + "s")
-        for d in (3, 5, 6, 7, 8, 9, 10, 12, 16, 32, 64)
+        for d in (*range(3, 4), *range(5, 21), 25, 30, 32, 50, 64, 100)
     },
 }
+_NOT_FRACTIONS = frozenset({"24/7", "9/11", "7/11", "50/50", "20/20", "4/20", "60/40", "80/20"})
 
 # Titles read out before a capitalised name. Those in _BARE_TITLES are also written without
 # a full stop (British style: "Dr Smith"); the rest need one ("Gen Z" is not a general).
@@ -231,6 +272,8 @@ _TITLES = {
     "Ft": "Fort",
 }
 _BARE_TITLES = ("Dr", "Mr", "Mrs", "Ms", "St")
+# Titles that are also street types, after a name: "Elm St.", "Mulholland Dr."
+_STREETS = {"St": "Street", "Dr": "Drive"}
 
 # Abbreviations expanded wherever they stand; a capitalised form ("E.g.") is also matched.
 # "St." here is what is left after the title pass took "St." before names: a street.
@@ -270,6 +313,7 @@ _BEFORE_NUMBER = {
     "d.": "died",
     "nos.": "numbers",
     "#": "number",
+    "ext.": "extension",
     "p.": "page",
     "pp.": "pages",
     "vol.": "volume",
@@ -340,6 +384,122 @@ _SYMBOLS = {
     "°": "degrees",
     **{symbol: currency.many for symbol, currency in _CURRENCIES.items()},
 }
+# What follows a slash after an amount: "$20/mo" is "twenty dollars a month", "12/kg"
+# "twelve per kilogram" (any unit symbol), "5 mg/day" "five milligrams per day".
+_PER = {
+    "s": "second",
+    "sec": "second",
+    "min": "minute",
+    "h": "hour",
+    "hr": "hour",
+    "hour": "hour",
+    "d": "day",
+    "day": "day",
+    "night": "night",
+    "wk": "week",
+    "week": "week",
+    "mo": "month",
+    "mth": "month",
+    "month": "month",
+    "yr": "year",
+    "y": "year",
+    "year": "year",
+    "annum": "annum",
+    "person": "person",
+    "head": "head",
+    "unit": "unit",
+    "item": "item",
+    "piece": "piece",
+    "kWh": "kilowatt hour",
+}
+_MONEY_WORDS = ("dollars", "dollar", "euros", "pounds", "cents", "bucks", "yen")
+_UNIT_WORDS = frozenset(word for pair in _UNITS.values() for word in pair) | {
+    "miles",
+    "kilometers",
+    "meters",
+    "words",
+    "calls",
+    "visits",
+}
+# File names read as names: "report.pdf" -> "report dot pdf".
+_FILE_EXTENSIONS = [
+    "pdf",
+    "txt",
+    "md",
+    "csv",
+    "tsv",
+    "json",
+    "xml",
+    "yaml",
+    "yml",
+    "html",
+    "htm",
+    "css",
+    "js",
+    "ts",
+    "py",
+    "rb",
+    "go",
+    "rs",
+    "java",
+    "c",
+    "h",
+    "cpp",
+    "sh",
+    "exe",
+    "dll",
+    "zip",
+    "tar",
+    "gz",
+    "tgz",
+    "rar",
+    "jpg",
+    "jpeg",
+    "png",
+    "gif",
+    "svg",
+    "webp",
+    "mp3",
+    "mp4",
+    "wav",
+    "flac",
+    "mov",
+    "avi",
+    "mkv",
+    "doc",
+    "docx",
+    "xls",
+    "xlsx",
+    "ppt",
+    "pptx",
+    "odt",
+    "ini",
+    "cfg",
+    "toml",
+    "log",
+    "bak",
+    "iso",
+    "dmg",
+    "apk",
+    "epub",
+]
+# Letters a word needs to be a foreign word read transliterated: Greek and Cyrillic.
+_FOREIGN_LETTERS = "\u0370-\u03ff\u1f00-\u1fff\u0400-\u04ff"
+# Scripts with no reading here (CJK, kana, Hangul, Arabic, Hebrew, Indic, Thai...): left out.
+_UNREADABLE_LETTERS = (
+    "\u0590-\u065f\u066a-\u06ef\u0900-\u0dff\u0e00-\u0eff\u1100-\u11ff\u3040-\u30ff"
+    "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+)
+_UNREADABLE = re.compile(
+    rf"[{_UNREADABLE_LETTERS}]+(?:[\s\u3000-\u303f\uff00-\uffef]*[{_UNREADABLE_LETTERS}]+)*[\u3000-\u303f\uff00-\uffef]*"
+)
+# Emoji and their joiners, skin tones and variation selectors: not spoken.
+_EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200d\u20e3]+")
+# A "word" longer than this that is not an address is noise: left out, not spelled.
+MAX_WORD_CHARS = 50
+_NOISE = re.compile(rf"[^\s\u2013\u2014]{{{MAX_WORD_CHARS + 1},}}")
+_CAMEL_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
 # Words joined by a slash that are read without "or" between them ("and/or").
 _SLASH_CONJUNCTIONS = ("and", "or")
 
@@ -457,13 +617,122 @@ def _address(match: re.Match[str], options: NormalizeOptions) -> str:
     return f"{match.group('lead')}{open_}{_speak_address(match.group('address'))}{close}"
 
 
+def _noise(match: re.Match[str], options: NormalizeOptions) -> str:
+    """A "word" too long to be one is left out (`left_out` warns of it); an address stays."""
+    return match.group(0) if _ADDRESSES.search(match.group(0)) else ""
+
+
+def _leave_out(match: re.Match[str], options: NormalizeOptions) -> str:
+    """Left out; a space stays where the match parted two words ("a👍b")."""
+    text, start, end = match.string, match.start(), match.end()
+    parted = start > 0 and end < len(text) and text[start - 1].isalnum() and text[end].isalnum()
+    return " " if parted else ""
+
+
 def _phone(match: re.Match[str], options: NormalizeOptions) -> str:
-    """A phone number, read digit by digit with a pause between its groups."""
-    return ", ".join(_digits(group) for group in _DIGIT_RUNS.findall(match.group(0)))
+    """A phone number: its groups digit by digit with a pause between them, a leading plus
+    read, a toll-free "800" said as a number, letters ("FLOWERS") kept as a word."""
+    written = match.group(0)
+    groups = _PHONE_GROUPS.findall(written)
+    words = []
+    for index, group in enumerate(groups):
+        if group.isalpha():
+            words.append(group.lower())
+        elif index == 1 and groups[0] == "1" and group in ("800", "900"):
+            words.append(_cardinal(group))
+        else:
+            words.append(_digits(group))
+    return ("plus " if written.startswith("+") else "") + ", ".join(words)
+
+
+def _code(match: re.Match[str], options: NormalizeOptions) -> str:
+    """A code of hyphenated pieces ("978-0-306-40615-7", "SM-G950F", "COVID-19"): letters
+    as written, short numbers as numbers, longer ones digit by digit."""
+    words = []
+    for piece in _CODE_PIECES.findall(match.group(0)):
+        if not piece.isdigit():
+            words.append(piece)
+        elif len(piece) <= 2 and not (len(piece) == 2 and piece.startswith("0")):
+            words.append(_cardinal(piece))
+        else:
+            words.append(_digits(piece))
+    return " ".join(words)
+
+
+def _code_number(match: re.Match[str], options: NormalizeOptions) -> str:
+    """A numbered label with a letter in brackets: "401(k)" -> "four oh one k"."""
+    digits = match.group("n")
+    if len(digits) == 3:
+        tail = "oh " + _cardinal(digits[2]) if digits[1] == "0" else _cardinal(digits[1:])
+        spoken = f"{_cardinal(digits[0])} {tail}"
+    else:
+        spoken = _cardinal(digits)
+    return " ".join([spoken, *re.findall(r"[0-9]+|[A-Za-z]+", match.group("tail"))])
+
+
+def _ip_address(match: re.Match[str], options: NormalizeOptions) -> str:
+    return " dot ".join(_digits(part) for part in match.group(0).split("."))
+
+
+def _file_name(match: re.Match[str], options: NormalizeOptions) -> str:
+    return f"{_speak_address(match.group('stem'))} dot {match.group('ext')}"
+
+
+def _handle(match: re.Match[str], options: NormalizeOptions) -> str:
+    """ "@jack_dorsey" -> "at jack underscore dorsey"."""
+    return "at " + _speak_address(match.group("name"))
+
+
+def _hashtag(match: re.Match[str], options: NormalizeOptions) -> str:
+    """ "#BlackLivesMatter" -> "hashtag Black Lives Matter"."""
+    return "hashtag " + " ".join(_CAMEL_WORDS.findall(match.group("tag")))
+
+
+def _foreign_word(match: re.Match[str], options: NormalizeOptions) -> str:
+    """A word in Greek or Cyrillic letters, as an English narrator says it: transliterated
+    ("κοσμος" -> "kosmos"). Other scripts are left out (see `unreadable`)."""
+    return anyascii(match.group(0))
+
+
+def _rate(match: re.Match[str], options: NormalizeOptions) -> str:
+    """ "/mo" after an amount: "a month" after money, "per" after anything else."""
+    per = match.group("per")
+    before = match.string[: match.start()].rstrip().rsplit(None, 2)[-2:]
+    last = before[-1] if before else ""
+    if last.lstrip("0123456789.,") + "/" + per in _ALL_UNITS:
+        return match.group(0)  # "5m/s": a unit of its own
+    counted = len(before) > 1 and _DIGIT.search(before[-2].rsplit(None, 1)[-1])
+    if not (_DIGIT.search(last) or counted or last in _ALL_UNITS or last.lower() in _UNIT_WORDS):
+        return match.group(0)
+    name = _PER[per] if per in _PER else _ALL_UNITS[per][0]
+    money = any(c in last for c in _CURRENCY_CHARS) or last.lower() in _MONEY_WORDS
+    if money and per in _PER:
+        return f" {'an' if name[0] in 'aeiou' or name == 'hour' else 'a'} {name}"
+    return f" per {name}"
 
 
 def _title(match: re.Match[str], options: NormalizeOptions) -> str:
-    return _TITLES[match.group("title")]
+    """A title before a name; "St." or "Dr." after a name or a house number is a street
+    ("Elm St. Louis" is rare, "14 Elm St. Then" common): Street, Drive."""
+    title = match.group("title")
+    if title in _STREETS and _after_name(match, opening=False):
+        return _STREETS[title] + ("." if match.group(0).endswith(".") else "")
+    return _TITLES[title]
+
+
+def _after_name(match: re.Match[str], opening: bool = True) -> bool:
+    """Whether the match follows a name or a house number: where "St." is a street. Before
+    another name ("Visit St. Paul's"), a capitalised word opening the text is no name."""
+    before = match.string[: match.start()].split()
+    if not before:
+        return False
+    last = before[-1]
+    return last.isdigit() or (
+        (opening or len(before) > 1)
+        and last[:1].isupper()
+        and last.isalpha()
+        and last not in _TITLES
+    )
 
 
 def _abbreviation(match: re.Match[str], options: NormalizeOptions) -> str:
@@ -471,6 +740,8 @@ def _abbreviation(match: re.Match[str], options: NormalizeOptions) -> str:
     end, or before a capital when the abbreviation is one that often ends a sentence."""
     written = match.group(0)
     expansion = _ABBREVIATIONS.get(written) or _ABBREVIATIONS[written[0].lower() + written[1:]]
+    if written.rstrip(".") in _STREETS:
+        expansion = _STREETS[written.rstrip(".")] if _after_name(match) else expansion
     ends = written in _SENTENCE_ENDERS and _NEXT_SENTENCE.match(match.string, match.end())
     return _capitalised_like(written, expansion) + ("." if ends else _full_stop(match))
 
@@ -519,11 +790,25 @@ def _day_month(match: re.Match[str], options: NormalizeOptions) -> str:
 
 def _range(match: re.Match[str], options: NormalizeOptions) -> str:
     """A range, "1914-1918" -> "1914 to 1918" ("between 1914 and 1918"). A currency written
-    once moves to the end: "$5-10" -> "5 to $10", read "five to ten dollars"."""
+    once moves to the end: "$5-10" -> "5 to $10", read "five to ten dollars"; an amount with
+    cents keeps its own. A year's short end is made whole ("1990-95" -> "1990 to 1995").
+
+    Two plain numbers where the second is not past the first ("978-0") are not a range but
+    a code, read digit by digit; small ones ("3-2") are a score, read "to" all the same."""
     start, end = match.group("a"), match.group("b")
+    if start.isdigit() and end.isdigit() and match.group("sep") == "-":
+        whole = start[: len(start) - len(end)] + end  # "1990-95", "pp. 100-10"
+        if len(start) > 2 and len(end) < len(start) and int(whole) > int(start):
+            end = whole
+        elif int(end) <= int(start) and max(len(start), len(end)) > 2:
+            return f"{_digits(start)}, {_digits(end)}"
+    start, end = _ZERO_CENTS.sub("", start), _ZERO_CENTS.sub("", end)
     symbol = start[:1]
-    if symbol in _CURRENCIES and (end[:1] == symbol or end[:1] not in _CURRENCIES):
-        start, end = start[1:], symbol + end.removeprefix(symbol)
+    if symbol in _CURRENCIES and end[:1] not in _CURRENCIES:
+        end = symbol + end
+    # Said once at the end ("five to ten dollars") unless the start has cents or a scale.
+    if symbol in _CURRENCIES and end[:1] == symbol and start[1:].replace(",", "").isdigit():
+        start = start[1:]
     joiner = "and" if _preceded_by(match, "between") else "to"
     return f"{start} {joiner} {end}"
 
@@ -546,10 +831,20 @@ def _clock(match: re.Match[str], options: NormalizeOptions) -> str:
         words += ["oh", _cardinal(str(minute))]
     else:
         words.append(_cardinal(str(minute)))
-    seconds = match.group("s")
-    if seconds and int(seconds):
-        words += ["and", _cardinal(str(int(seconds))), "seconds"]
     return " ".join(words) + _am_pm(match)
+
+
+def _duration(match: re.Match[str], options: NormalizeOptions) -> str:
+    """ "1:01:01" -> "one hour, one minute and one second" (zero parts left out)."""
+    values = [int(match.group(name)) for name in ("h", "min", "s")]
+    parts = [
+        f"{_cardinal(str(value))} {unit if value == 1 else unit + 's'}"
+        for value, unit in zip(values, ("hour", "minute", "second"), strict=True)
+        if value
+    ]
+    if not parts:
+        return "zero seconds"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _hour(match: re.Match[str], options: NormalizeOptions) -> str:
@@ -557,10 +852,14 @@ def _hour(match: re.Match[str], options: NormalizeOptions) -> str:
 
 
 def _money(match: re.Match[str], options: NormalizeOptions) -> str:
-    currency = _CURRENCIES[match.group("cur")]
-    amount = match.group("num")
-    sign = "minus " if match.group("sign") else ""
-    scale = match.group("scale_word") or _SCALES.get(match.group("scale_abbr") or "")
+    after = "cur2" in match.re.groupindex  # "20€", "5 million USD"
+    prefix = "x" if after else ""
+    symbol = match.group("cur2") if after else match.group("cur") or match.group("code")
+    currency = _CURRENCIES[_CURRENCY_CODES.get(symbol, symbol)]
+    amount = match.group(prefix + "num")
+    sign = "minus " if match.group("sign2" if after else "sign") else ""
+    abbreviation = match.group(prefix + "scale_abbr") or ""
+    scale = match.group(prefix + "scale_word") or _SCALES.get(abbreviation)
     if scale:
         return f"{sign}{_number(amount)} {scale} {currency.many}"
     whole, _, fraction = amount.partition(".")
@@ -584,8 +883,9 @@ def _percent(match: re.Match[str], options: NormalizeOptions) -> str:
 def _era(match: re.Match[str], options: NormalizeOptions) -> str:
     """A year with its era ("44 BC", "AD 1066"): the era stays, espeak-ng spells it."""
     year, era = match.group("y") or match.group("y2"), match.group("e") or match.group("e2")
+    era = era.replace(".", "")
     words = _year(year)
-    return f"{era} {words}" if match.group("e2") else f"{words} {era}"
+    return f"{era} {words}" if match.group("e2") else f"{words} {era}{_full_stop(match)}"
 
 
 def _plural_number(match: re.Match[str], options: NormalizeOptions) -> str:
@@ -614,7 +914,8 @@ def _version(match: re.Match[str], options: NormalizeOptions) -> str:
 
 def _fraction(match: re.Match[str], options: NormalizeOptions) -> str:
     numerator, denominator = int(match.group("n")), int(match.group("d"))
-    if denominator not in _DENOMINATORS or not 0 < numerator < denominator:
+    pair = f"{match.group('n')}/{match.group('d')}"
+    if denominator not in _DENOMINATORS or numerator == 0 or pair in _NOT_FRACTIONS:
         return match.group(0)
     one, many = _DENOMINATORS[denominator]
     whole = match.group("whole")
@@ -626,11 +927,14 @@ def _fraction(match: re.Match[str], options: NormalizeOptions) -> str:
 
 
 def _unit(match: re.Match[str], options: NormalizeOptions) -> str:
-    amount = match.group("num")
+    amount, scale = match.group("num"), match.group("scale")
     symbol = match.group("unit") or match.group("spaced_unit")
+    if symbol == "in" and not _AFTER_INCHES.match(match.string, match.end()):
+        return match.group(0)  # "5 in the box": a preposition
     one, many = _ALL_UNITS[symbol]
-    name = one if amount.lstrip("-\u2212") == "1" else many
-    return f"{_number(amount)} {name}{_full_stop(match)}"
+    name = one if amount.lstrip("-\u2212") == "1" and not scale else many
+    number = f"{_number(amount)} {scale}" if scale else _number(amount)
+    return f"{number} {name}{_full_stop(match)}"
 
 
 def _numbered_thing(match: re.Match[str], options: NormalizeOptions) -> str:
@@ -697,10 +1001,48 @@ _MONTH_NAMES = _alternation(_MONTH_SPELLINGS)
 # Well-formed numerals below 100 only, so "MIX", "CD" and "CV" are left alone; the lookbehinds
 # forbid an empty numeral.
 _ROMAN = r"(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})(?<=[LXVI])"  # I to XCIX
+_MONARCHS = [
+    "Elizabeth",
+    "Henry",
+    "Charles",
+    "James",
+    "William",
+    "Edward",
+    "George",
+    "Richard",
+    "Mary",
+    "Louis",
+    "Peter",
+    "Catherine",
+    "Alexander",
+    "Nicholas",
+    "Frederick",
+    "Philip",
+    "Francis",
+    "Ferdinand",
+    "Isabella",
+    "Wilhelm",
+    "Leopold",
+    "Napoleon",
+    "Victor",
+    "Gustav",
+    "Olaf",
+    "Haakon",
+    "Harald",
+    "Christian",
+    "Juan",
+    "Carlos",
+    "Felipe",
+    "Pedro",
+    "Manuel",
+    "Ivan",
+    "Otto",
+]
 _REGNAL_ROMAN = r"X{0,3}(?:IX|IV|V?I{0,3})(?<=[IVX]{2})"  # II to XXXIX
 _RANGE_END = (
     rf"[{_CURRENCY_CHARS}]?[0-9][0-9,]*(?:[.:][0-9]+)?"
-    rf"(?:%|{_ORDINAL_SUFFIX}|s\b|\s?[AaPp]\.?[Mm]\b)?"
+    rf"(?:%|{_ORDINAL_SUFFIX}|s\b|\s?[AaPp]\.?[Mm]\b"
+    rf"|(?<=[0-9])(?:{_alternation(_SCALES)}|\s(?:{'|'.join(_SCALE_WORDS)})\b))?"
 )
 _ADDRESS_CHARS = (
     r"[^\s<>\"“”\u2018\u2019]*[^\s<>\"“”\u2018\u2019.,;:!?)\]}']"  # not ending in punctuation
@@ -717,20 +1059,54 @@ _YEAR = (
     rf"(?<![0-9.,{_CURRENCY_CHARS}])(?<!(?<!\w)[-\u2212])"
     r"(?P<y>1[0-9]{3}|20[0-9]{2})(?![0-9]|[.,][0-9])"
 )
-_MONEY = (
-    rf"(?P<sign>(?<![\w.,)\]])[-\u2212])?(?P<cur>[{_CURRENCY_CHARS}])\s?(?P<num>{_NUM})"
-    r"(?:\s(?P<scale_word>thousand|million|billion|trillion)\b"
+_CODES = _alternation(_CURRENCY_CODES)
+_AMOUNT = (
+    rf"(?P<num>{_NUM})(?:\s(?P<scale_word>{'|'.join(_SCALE_WORDS)})\b"
     rf"|(?P<scale_abbr>{_alternation(_SCALES)}))?"
 )
+_MONEY = (
+    rf"(?P<sign>(?<![\w.,)\]])[-\u2212])?(?:(?P<cur>[{_CURRENCY_CHARS}])|(?P<code>{_CODES})\s?)"
+    rf"\s?{_AMOUNT}"
+)
+# An amount with its currency after it ("20€", "5 million USD"); groups named apart.
+_MONEY_AFTER = (
+    rf"(?P<sign2>(?<![\w.,)\]])[-\u2212])?{_AMOUNT.replace('?P<', '?P<x')}"
+    rf"\s?(?P<cur2>[{_CURRENCY_CHARS}]|{_CODES})"
+)
+_AFTER_INCHES = re.compile(r"\s*(?:[,;:!?)]|\.(?:\s|\Z)|\Z|x\b|by\b|long|wide|tall|high|deep)")
 _UNIT = (
-    rf"(?P<num>{_SIGNED})(?:\s?(?P<unit>{_alternation(_UNITS)})"
+    rf"(?P<num>{_SIGNED})(?:\s(?P<scale>{'|'.join(_SCALE_WORDS)}))?(?:\s?(?P<unit>{_alternation(_UNITS)})"
     rf"|\s(?P<spaced_unit>{_alternation(_SPACED_UNITS)}))(?![\w/²³])"
 )
 
 # Each pass is (pattern, handler, hint): a pass whose hint is not in the text cannot match, and
 # is skipped (cheaply: a hint starts with a few known characters, which re scans for quickly).
 _DIGIT = re.compile(r"[0-9]")
+_AT = re.compile("@")
+_HASH = re.compile("#")
+_HYPHEN = re.compile(r"[0-9]-[0-9]")
+_CODE_HINT = re.compile(r"[A-Z0-9]-[A-Z0-9]")
+_LONE_I = re.compile(r" I\b")
+_FILE_HINT = re.compile(rf"\.(?:{_alternation(_FILE_EXTENSIONS)})")
+_IP_HINT = re.compile(r"[0-9]\.[0-9]{1,3}\.[0-9]")
+_PHONE_HINT = re.compile(r"[0-9][-. )][0-9]|\+[0-9]|[0-9]-[A-Z]|[0-9]{3}-[0-9]{4}|[lg] 9")
+_CODE_NUMBER_HINT = re.compile(r"[0-9]\(")
+_DURATION_HINT = re.compile(r":[0-5][0-9]:")
+_DOT_TIME_HINT = re.compile(r"[0-9]\.[0-5][0-9]\s?[AaPp]\.?[Mm]")
+_MONEY_HINT = re.compile(rf"[{_CURRENCY_CHARS}]|{_alternation(_CURRENCY_CODES)}")
+_PHONE = (
+    r"(?<![\w.,/:+-])(?:"
+    r"\+[0-9]{1,3}(?:[ .-]\(?[0-9]{1,6}\)?){2,5}"  # +44 20 7946 0958
+    r"|(?:1[-. ])?\(?[2-9][0-9]{2}\)?[-. ][0-9]{3}[-. ][0-9]{4}"  # (555) 123-4567
+    r"|1[-. ][89][0-9]{2}[-. ](?:[0-9]{3}[-. ])?[A-Z]{2,}(?:-[A-Z]+)*"  # 1-800-FLOWERS
+    r"|(?<![0-9]-)[2-9][0-9]{2}-[0-9]{4}"  # 555-1234
+    r"|(?<=[Cc]all |[Dd]ial |[Rr]ing )(?:911|999|112)"  # emergency numbers
+    r")(?![\w-])"
+)
+_PHONE_GROUPS = re.compile(r"[0-9]+|[A-Za-z]+")
+_CODE_PIECES = re.compile(r"[0-9]+|[^\W\d_]+")
 _SLASH = re.compile(r"/")
+_ADDRESSES = re.compile(_ADDRESS)
 _ADDRESS_HINT = re.compile(rf"@|//|www\.|\.(?:{_alternation(_DOMAINS)})")
 
 _PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = tuple(
@@ -738,16 +1114,42 @@ _PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = t
     for pattern, handler, hint in (
         # Unicode fractions become "1/2" ("2½" -> "2 1/2", spaced by _apply) for later passes.
         (rf"[{''.join(_UNICODE_FRACTIONS)}]", _unicode_fraction, None),
+        # Left out with the space before them, so no space is left before punctuation.
+        (rf"\s*(?:{_EMOJI.pattern})", _leave_out, _EMOJI),
+        (rf"\s*(?:{_UNREADABLE.pattern})", _leave_out, _UNREADABLE),
+        (
+            rf"[^\W\d_]*[{_FOREIGN_LETTERS}]+(?:['\u2019]?[^\W\d_])*",
+            _foreign_word,
+            re.compile(f"[{_FOREIGN_LETTERS}]"),
+        ),
         # Footnote markers ("shown[1]", "word*"); superscripts go after the units pass.
         (r"(?<=\S)\[[0-9]{1,3}(?:[,\u2013-]\s?[0-9]{1,3})*\]", _drop, _DIGIT),
         (r"(?<=[^\s*])\*+(?=[\s.,;:!?)\]\"'”\u2019]|\Z)", _drop, None),
         (r"(?<![^\s(\[\"'“\u2018])\*+(?=[^\W\d_])", _drop, None),  # and "*emphasis*"
+        (_NOISE.pattern, _noise, _NOISE),
         (_ADDRESS, _address, _ADDRESS_HINT),
         (
-            r"(?<![\w.,/:-])(?:\+?1[-. ])?\(?[0-9]{3}\)?[-. ][0-9]{3}[-.][0-9]{4}(?![\w-])",
-            _phone,
-            _DIGIT,
+            rf"(?<![\w.@/-])(?P<stem>[A-Za-z0-9_][\w-]*)\.(?P<ext>{_alternation(_FILE_EXTENSIONS)})"
+            r"(?![\w-]|\.\w)",
+            _file_name,
+            _FILE_HINT,
         ),
+        (r"(?<![\w.@])@(?P<name>[A-Za-z0-9_]{1,30})\b", _handle, _AT),
+        (r"(?<![\w&#])#(?P<tag>[0-9]*[^\W\d_]\w*)", _hashtag, _HASH),
+        (r"(?<![\w.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![\w]|\.[0-9])", _ip_address, _IP_HINT),
+        (_PHONE, _phone, _PHONE_HINT),
+        (
+            r"(?<![\w.])(?P<n>[0-9]{1,4})(?P<tail>(?:\([A-Za-z0-9]{1,2}\))+)",
+            _code_number,
+            _CODE_NUMBER_HINT,
+        ),
+        (
+            r"(?<![\w.-])(?=[A-Z0-9-]*[0-9]{3})[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+(?![\w-])",
+            _code,
+            _CODE_HINT,
+        ),
+        (r"\b[Ww]/[Oo]\b", _words("without"), _SLASH),
+        (r"\b[Ww]/(?=\s)", _words("with"), _SLASH),
         # Abbreviations: titles before names, words before numbers, the rest.
         (rf"\b(?P<title>{_alternation(_BARE_TITLES)})\.?(?=\s+[A-Z])", _title, None),
         (rf"\b(?P<title>{_alternation(_TITLES)})\.(?=\s+[A-Z])", _title, None),
@@ -759,8 +1161,8 @@ _PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = t
         (rf"(?<![\w.])(?:{_alternation(_with_capitals(_ABBREVIATIONS))})", _abbreviation, None),
         # Dates: ISO, numeric, then with month names.
         (
-            r"(?<![0-9-])(?P<y>[0-9]{4})-(?P<m>0[1-9]|1[0-2])-(?P<d>0[1-9]|[12][0-9]|3[01])"
-            r"(?![0-9-])",
+            r"(?<![0-9-])(?P<y>[0-9]{4})(?P<sep>[-/.])(?P<m>0?[1-9]|1[0-2])(?P=sep)"
+            r"(?P<d>0?[1-9]|[12][0-9]|3[01])(?![0-9]|[-/.][0-9])",
             _iso_date,
             _DIGIT,
         ),
@@ -784,10 +1186,18 @@ _PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = t
         ),
         # Ranges: "1914-1918" (also with an en dash), "5-10%", "$5-10", "9am-5pm".
         (
-            rf"(?<![\w.,/:\u2013-])(?P<a>{_RANGE_END})(?:\s?\u2013\s?|-)(?P<b>{_RANGE_END})"
-            r"(?![0-9]|[-\u2013/.:][0-9])",
+            rf"(?<![\w.,/:\u2013-])(?P<a>{_RANGE_END})(?P<sep>\s?\u2013\s?|\s-\s|-)"
+            rf"(?P<b>{_RANGE_END})(?![0-9]|[-\u2013/.:][0-9])",
             _range,
             _DIGIT,
+        ),
+        # Numbers joined by hyphens that are no date, phone or range: a code ("ISBN").
+        (r"(?<![\w.,/-])[0-9]+(?:-[0-9]+){2,}(?![\w-])", _code, _HYPHEN),
+        (
+            r"(?<![0-9:.])(?P<h>[0-9]{1,2}):(?P<min>[0-5][0-9]):(?P<s>[0-5][0-9])(?![0-9])"
+            rf"(?!\s?{_AM_PM})",
+            _duration,
+            _DURATION_HINT,
         ),
         # Clock times, then hours with AM or PM.
         (
@@ -796,13 +1206,24 @@ _PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = t
             _clock,
             _DIGIT,
         ),
+        (
+            rf"(?<![0-9:.,])(?P<h>1[0-2]|0?[1-9])\.(?P<min>[0-5][0-9])\s?{_AM_PM}",
+            _clock,
+            _DOT_TIME_HINT,
+        ),
         (rf"(?<![0-9:.,])(?P<h>1[0-2]|0?[1-9])\s?{_AM_PM}", _hour, _DIGIT),
-        (_MONEY, _money, _DIGIT),
+        (
+            rf"\s?/\s?(?P<per>{_alternation(_PER.keys() | _ALL_UNITS.keys())})(?![\w/²³])",
+            _rate,
+            _SLASH,
+        ),
+        (_MONEY, _money, _MONEY_HINT),
+        (_MONEY_AFTER, _money, _MONEY_HINT),
         (r"(?<=[0-9])\s?[*\u00d7]\s?(?=[0-9])", _words(" times "), _DIGIT),
         (rf"(?P<num>{_SIGNED})\s?%", _percent, _DIGIT),
         (
-            r"(?<![0-9.,])(?P<y>[0-9]{1,4})\s?(?P<e>BCE|BC|AD|CE)\b"
-            r"|\b(?P<e2>AD|CE)\s?(?P<y2>[0-9]{1,4})(?![0-9]|[.,][0-9])",
+            r"(?<![0-9.,])(?P<y>[0-9]{1,4})\s?(?P<e>BCE|BC|AD|CE|B\.C\.(?:E\.)?|A\.D\.|C\.E\.)(?!\w)"
+            r"|\b(?P<e2>AD|CE|A\.D\.)\s?(?P<y2>[0-9]{1,4})(?![0-9]|[.,][0-9])",
             _era,
             _DIGIT,
         ),
@@ -815,7 +1236,7 @@ _PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = t
         (rf"(?<![0-9.,])(?P<n>{_INT}){_ORDINAL_SUFFIX}\b", _ordinal_number, _DIGIT),
         (r"(?<![0-9.])[0-9]+(?:\.[0-9]+){2,}(?![0-9])", _version, _DIGIT),
         (
-            r"(?<![0-9/.,])(?:(?P<whole>[0-9]+) )?(?P<n>[0-9]{1,2})[/\u2044](?P<d>[0-9]{1,2})"
+            r"(?<![0-9/.,])(?:(?P<whole>[0-9]+) )?(?P<n>[0-9]{1,2})[/\u2044](?P<d>[0-9]{1,3})"
             r"(?![0-9/]|\.[0-9])",
             _fraction,
             _DIGIT,
@@ -836,6 +1257,14 @@ _PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = t
             _regnal,
             None,
         ),
+        # A monarch "the First": only a known regnal name, and only where "I" cannot be
+        # the pronoun (before punctuation, "of", "'s" or the end: "Elizabeth I smiled" is).
+        (
+            rf"\b(?P<name>{_alternation(_MONARCHS)})\s+(?P<numeral>I)"
+            r"(?=\s*[,;:)]|\.?\s*\Z|\s+of\b|['\u2019]s\b)",
+            _regnal,
+            _LONE_I,
+        ),
         (_YEAR, _year_number, _DIGIT),
         (
             rf"(?:(?<![\w.,)\]])[-\u2212])?(?:(?<![0-9]){_INT}(?:\.[0-9]+)?|(?<![\w.,])\.[0-9]+)",
@@ -844,7 +1273,7 @@ _PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = t
         ),
         # Symbols left over.
         (r"[^\W\d_]{2,}(?:/[^\W\d_]{2,})+", _slashed_words, _SLASH),
-        (r"#(?=[^\W\d_])", _words("hashtag "), None),
+        (r"(?<=[^\W\d_])\s+/\s+(?=[^\W\d_])", _words(", "), _SLASH),  # "this / that"
         (rf"[{re.escape(''.join(_SYMBOLS))}]", _symbol, None),
         (r"/", _words(" "), None),
     )
@@ -865,6 +1294,17 @@ def _apply(pattern: re.Pattern[str], handler: Handler, text: str, options: Norma
         return words
 
     return pattern.sub(replace, text)
+
+
+def left_out(text: str) -> list[tuple[str, str]]:
+    """The words `normalize` leaves out of `text` rather than say badly, each with why:
+    words in a script it has no reading for (Chinese, Japanese, Korean, Arabic, Hebrew,
+    Indic, Thai), and "words" too long to be words that are no address."""
+    found = [(m.group(0).strip(), "no reading for its script") for m in _UNREADABLE.finditer(text)]
+    for match in _NOISE.finditer(text):
+        if not _ADDRESSES.search(match.group(0)):
+            found.append((match.group(0), f"a {len(match.group(0))}-character word"))
+    return found
 
 
 def normalize(text: str, options: NormalizeOptions = NormalizeOptions()) -> str:

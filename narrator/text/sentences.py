@@ -45,7 +45,69 @@ def _segmenter() -> pysbd.Segmenter:
     return pysbd.Segmenter(language="en", clean=False)
 
 
+# A street abbreviation after a name ends a sentence when a capital follows: pysbd keeps
+# "1428 Elm St. It was late." whole, as it must "St. Louis" and "Dr. Smith".
+_STREET_END = re.compile(
+    r"\b[A-Z][a-z]+ (?:St|Ave|Rd|Blvd|Dr|Ln|Ct|Pl|Sq|Hwy)\.(?=\s+[A-Z][a-z]*\b)"
+)
+
+
 def sentence_ends(text: str) -> list[int]:
+    """Offsets just past each sentence of `text` (trailing whitespace excluded), in order:
+    pysbd's, and one after a street abbreviation that ends a sentence."""
+    ends = _pysbd_ends(text)
+    extra = [m.end() for m in _STREET_END.finditer(text) if not _opens_name(text, m.end())]
+    return sorted(set(ends) | set(extra))
+
+
+def _opens_name(text: str, end: int) -> bool:
+    """Whether the capitalised word after `end` goes on the name ("Elm St. Louis" no, but
+    "Main St. Station"): only a few words that open sentences are taken as new ones."""
+    word = text[end:].split(None, 1)[0].strip(",.;:") if text[end:].strip() else ""
+    return word not in _SENTENCE_OPENERS
+
+
+_SENTENCE_OPENERS = frozenset(
+    [
+        "It",
+        "He",
+        "She",
+        "They",
+        "We",
+        "I",
+        "You",
+        "The",
+        "A",
+        "An",
+        "This",
+        "That",
+        "There",
+        "Then",
+        "But",
+        "And",
+        "So",
+        "Its",
+        "His",
+        "Her",
+        "Their",
+        "Our",
+        "My",
+        "On",
+        "In",
+        "At",
+        "After",
+        "Before",
+        "When",
+        "While",
+        "Later",
+        "Next",
+        "Now",
+        "Soon",
+    ]
+)
+
+
+def _pysbd_ends(text: str) -> list[int]:
     """Offsets just past each sentence of `text` (trailing whitespace excluded), in order.
 
     Text longer than a window is segmented window by window: every boundary pysbd finds
