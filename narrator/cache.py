@@ -5,7 +5,8 @@ an edit invalidates only what it touched. Each entry is written to a temporary n
 renamed into place, so concurrent builds sharing a cache never see half an entry; each
 carries a checksum of its payload, so a truncated or corrupt entry is detected, deleted
 and made again. Reading an entry refreshes its time; when the cache outgrows its cap the
-least recently used entries go first.
+least recently used entries go first, checked as entries are put (during a build) and
+after each build.
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ DEFAULT_MAX_MB = 2048
 _MAGIC = b"NRC1"
 _DIGEST = 32
 _STALE_TEMP_S = 3600
+# The cap is checked each time a process has put this share of it since it last checked:
+# a scan per 64 MB by default, and the cache never holds more than the cap plus that much
+# per process writing to it (the parent and each speech worker).
+_CHECK_SHARE = 32
+# Bytes this process has put into each cache (by folder) since it last checked the cap.
+# Kept per process, not per AudioCache: each speech task gets its own unpickled copy.
+_grown: dict[Path, int] = {}
 
 
 def default_cache_dir() -> Path:
@@ -97,6 +105,15 @@ class AudioCache:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+        self._keep_cap(len(_MAGIC) + _DIGEST + len(payload))
+
+    def _keep_cap(self, added: int) -> None:
+        """Evict as entries are put, so a long build never grows the cache far past its cap."""
+        grown = _grown.get(self._base, 0) + added
+        if grown >= max(1, self.max_bytes // _CHECK_SHARE):
+            self.evict()
+            grown = 0
+        _grown[self._base] = grown
 
     def _entries(self) -> list[tuple[float, int, Path]]:
         found = []
