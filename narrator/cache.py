@@ -5,12 +5,14 @@ an edit invalidates only what it touched. Each entry is written to a temporary n
 renamed into place, so concurrent builds sharing a cache never see half an entry; each
 carries a checksum of its payload, so a truncated or corrupt entry is detected, deleted
 and made again. Reading an entry refreshes its time; when the cache outgrows its cap the
-least recently used entries go first.
+least recently used entries go first, checked as entries are put (during a build) and
+after each build.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -22,13 +24,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from narrator.errors import OutputError
+
 log = logging.getLogger(__name__)
+
 CACHE_ENV = "NARRATOR_CACHE_DIR"
 SCHEMA = 1  # bump when the meaning or format of entries changes
 DEFAULT_MAX_MB = 2048
 _MAGIC = b"NRC1"
 _DIGEST = 32
 _STALE_TEMP_S = 3600
+_PUT_ATTEMPTS = 10  # a `cache clear` may remove the folder between mkdir and rename
+# The cap is checked each time a process has put this share of it since it last checked:
+# a scan per 64 MB by default, and the cache never holds more than the cap plus that much
+# per process writing to it (the parent and each speech worker).
+_CHECK_SHARE = 32
+# Bytes this process has put into each cache (by folder) since it last checked the cap.
+# Kept per process, not per AudioCache: each speech task gets its own unpickled copy.
+_grown: dict[Path, int] = {}
 
 
 def default_cache_dir() -> Path:
@@ -85,7 +98,7 @@ class AudioCache:
         if blob[: len(_MAGIC)] != _MAGIC or blob[len(_MAGIC) : len(_MAGIC) + _DIGEST] != (
             hashlib.sha256(payload).digest()
         ):
-            path.unlink(missing_ok=True)
+            self._remove(path)
             log.info("cache entry corrupt, removed: %s %s", kind, key)
             return None
         log.debug("cache hit: %s %s", kind, key)
@@ -93,18 +106,65 @@ class AudioCache:
             os.utime(path)  # least recently used goes first
         return payload
 
+    def discard(self, kind: str, key: str) -> None:
+        """Remove an entry whose payload turned out unusable, so that it is made again."""
+        self._remove(self._path(kind, key))
+
     def put(self, kind: str, key: str, payload: bytes) -> None:
-        """Store an entry atomically; a concurrent writer of the same key is harmless."""
+        """Store an entry atomically; a concurrent writer of the same key is harmless, and
+        so is a `cache clear` meanwhile. Raises OutputError when the cache folder cannot
+        be written (read-only, full) or a folder stands where the entry goes."""
         path = self._path(kind, key)
+        blob = _MAGIC + hashlib.sha256(payload).digest() + payload
+        for attempt in range(_PUT_ATTEMPTS):
+            try:
+                self._write(path, blob)
+                break
+            except (FileNotFoundError, FileExistsError):  # cleared away meanwhile: again
+                if attempt == _PUT_ATTEMPTS - 1:
+                    raise self._unwritable(OSError(errno.ENOENT, "it keeps vanishing")) from None
+            except IsADirectoryError:
+                raise OutputError(
+                    f"{path} is a folder, where narrator keeps a cache entry",
+                    "remove that folder, or set cache_dir in narrator.toml to another folder",
+                ) from None
+            except OSError as exc:
+                raise self._unwritable(exc) from None
+        self._keep_cap(len(blob))
+
+    @staticmethod
+    def _write(path: Path, blob: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(_MAGIC + hashlib.sha256(payload).digest() + payload)
+                out.write(blob)
             os.replace(temp, path)
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+
+    def _unwritable(self, exc: OSError) -> OutputError:
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        return OutputError(
+            f"cannot write the cache at {self.root} ({exc.strerror or exc})",
+            ("free some space there" if full else "make the folder writable")
+            + ", set cache_dir in narrator.toml to another folder, or build with --no-cache",
+        )
+
+    @staticmethod
+    def _remove(path: Path) -> None:
+        """Remove an entry if the folder allows; a read-only cache is still read."""
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+
+    def _keep_cap(self, added: int) -> None:
+        """Evict as entries are put, so a long build never grows the cache far past its cap."""
+        grown = _grown.get(self._base, 0) + added
+        if grown >= max(1, self.max_bytes // _CHECK_SHARE):
+            self.evict()
+            grown = 0
+        _grown[self._base] = grown
 
     def _entries(self) -> list[tuple[float, int, Path]]:
         found = []
@@ -116,7 +176,7 @@ class AudioCache:
             if not path.name.startswith(".tmp-"):
                 found.append((stat.st_mtime, stat.st_size, path))
             elif time.time() - stat.st_mtime > _STALE_TEMP_S:
-                path.unlink(missing_ok=True)  # left by a build that was killed
+                self._remove(path)  # left by a build that was killed
         return found
 
     def info(self) -> CacheInfo:
@@ -131,7 +191,7 @@ class AudioCache:
         for _, size, path in entries:
             if total <= self.max_bytes:
                 break
-            path.unlink(missing_ok=True)
+            self._remove(path)
             total -= size
             removed += 1
         return removed

@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -57,11 +58,15 @@ def _errors_to_exit_codes() -> Iterator[None]:
     except Exception as exc:  # a bug: say so in one line, keep the traceback for debugging
         if os.environ.get("NARRATOR_DEBUG"):
             raise
-        _say_error(
-            f"internal error: {type(exc).__name__}: {exc} "
-            "(rerun with NARRATOR_DEBUG=1 for the traceback and please report it)"
-        )
+        _say_error(_internal_error(exc))
         raise typer.Exit(1) from None
+
+
+def _internal_error(exc: Exception) -> str:
+    return (
+        f"internal error: {type(exc).__name__}: {exc} "
+        "(rerun with NARRATOR_DEBUG=1 for the traceback and please report it)"
+    )
 
 
 def _version(value: bool) -> None:
@@ -313,9 +318,15 @@ def watch(
 
     with _errors_to_exit_codes():
         try:
-            watch_files(files, rebuild)
+            watch_files(files, rebuild, failed=lambda exc: _say_error(_watch_error(exc)))
         except KeyboardInterrupt:
             print("stopped watching", flush=True)
+
+
+def _watch_error(exc: Exception) -> str:
+    if os.environ.get("NARRATOR_DEBUG"):
+        traceback.print_exception(exc)
+    return f"{_internal_error(exc)} (still watching)"
 
 
 @app.command()

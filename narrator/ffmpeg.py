@@ -21,13 +21,19 @@ FFMPEG_ENV = "NARRATOR_FFMPEG"
 
 @cache
 def find_ffmpeg(configured: str | None = None) -> str:
-    """The ffmpeg to run: the configured one, else $NARRATOR_FFMPEG, else imageio-ffmpeg's."""
+    """The ffmpeg to run: the configured one, else $NARRATOR_FFMPEG, else imageio-ffmpeg's.
+    A configured program must answer `-version` as ffmpeg does."""
     chosen = configured or os.environ.get(FFMPEG_ENV)
     if chosen:
         if not (Path(chosen).is_file() and os.access(chosen, os.X_OK)):
             raise DependencyError(
                 f"ffmpeg {chosen} does not exist or is not executable",
                 f"fix the ffmpeg setting or {FFMPEG_ENV}",
+            )
+        if not ffmpeg_version(chosen).startswith("ffmpeg version"):
+            raise DependencyError(
+                f"{chosen} is not ffmpeg (`{chosen} -version` does not say so)",
+                f"point the ffmpeg setting or {FFMPEG_ENV} at an ffmpeg binary",
             )
         return chosen
     try:

@@ -4,6 +4,9 @@ Polling (a few stat calls every quarter second) works the same on every platform
 file system, and editors that save by renaming a new file over the old one are seen too.
 Changes are debounced: a rebuild starts once the files have been quiet for a moment, so
 an editor's several writes during one save give one rebuild.
+
+One bad save never ends the watch: whatever a rebuild raises (short of Ctrl-C) is
+reported, and the next save is built as usual.
 """
 
 from __future__ import annotations
@@ -47,12 +50,20 @@ def watch(
     paths: Callable[[], Sequence[Path]],
     rebuild: Callable[[list[str]], None],
     sleep: Callable[[float], None] = time.sleep,
+    failed: Callable[[Exception], None] = lambda exc: None,
 ) -> None:
     """Build once, then call `rebuild(changed paths)` after each settled change, until
-    interrupted. The files are stamped before the first build, so a save made while it
-    runs is not missed."""
+    interrupted; `failed(error)` reports a rebuild that raised. The files are stamped
+    before the first build, so a save made while it runs is not missed."""
+
+    def attempt(files: list[str]) -> None:
+        try:
+            rebuild(files)
+        except Exception as exc:  # any error, even a bug: report it and wait for a save
+            failed(exc)
+
     current = stamp(paths())
-    rebuild([])
+    attempt([])
     while True:
         sleep(POLL_S)
         seen = stamp(paths())
@@ -66,4 +77,4 @@ def watch(
             seen = settled
         files = changed_files(current, seen)
         current = seen
-        rebuild(files)
+        attempt(files)

@@ -120,7 +120,7 @@ def test_concurrent_writers_of_one_key_never_expose_half_an_entry(tmp_path: Path
 def test_eviction_removes_least_recently_used_first(tmp_path: Path) -> None:
     cache = AudioCache(tmp_path, max_bytes=3 * 1100)
     for age, name in enumerate(["old", "middle", "new", "newest"]):
-        cache.put("segments", content_key(name), bytes(1000))
+        AudioCache(tmp_path).put("segments", content_key(name), bytes(1000))  # no cap yet
         entry = cache._path("segments", content_key(name))
         os.utime(entry, (1_000_000 + age, 1_000_000 + age))
     cache.get("segments", content_key("old"))  # reading refreshes: now the most recent

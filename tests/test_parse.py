@@ -130,16 +130,6 @@ def test_front_matter_gives_title_author_date_and_keeps_every_key() -> None:
 
 
 @pytest.mark.parametrize(
-    ("front_matter", "message"),
-    [("title: [unclosed\n", "not valid YAML"), ("- just\n- a list\n", "key: value")],
-)
-def test_bad_front_matter_is_refused(front_matter: str, message: str) -> None:
-    with pytest.raises(InputError, match=message) as info:
-        essay(f"---\n{front_matter}---\n\nText.\n")
-    assert info.value.hint
-
-
-@pytest.mark.parametrize(
     ("title", "text", "expected"),
     [
         ("Given", "---\ntitle: Front\n---\n# Heading\n\nText.\n", "Given"),

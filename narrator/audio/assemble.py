@@ -21,7 +21,7 @@ from pathlib import Path
 
 from narrator.audio.mp3frames import count_frames, info_frame, samples_per_frame
 from narrator.cache import AudioCache, content_key
-from narrator.errors import InputError
+from narrator.errors import DependencyError, InputError
 from narrator.ffmpeg import convert, stream
 from narrator.model import AudioFormat, ChapterMark, Cue, Script, Timeline, Utterance, utterance_of
 
@@ -156,10 +156,19 @@ class EncodedChapter:
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> EncodedChapter:
+        """Read `to_bytes`' form back; ValueError when `blob` is not in it (a cache entry
+        another program wrote, say: its checksum only proves it was stored whole)."""
         size = int.from_bytes(blob[:4], "big")
-        header = json.loads(blob[4 : 4 + size])
-        spans = tuple((start, end) for start, end in header["spans"])
-        return cls(blob[4 + size :], header["frames"], spans)
+        try:
+            header = json.loads(blob[4 : 4 + size])
+            frames = header["frames"]
+            spans = tuple((int(start), int(end)) for start, end in header["spans"])
+        except (KeyError, TypeError, IndexError) as exc:
+            raise ValueError(f"not an encoded chapter: {exc}") from None
+        mp3 = blob[4 + size :]
+        if not isinstance(frames, int) or frames < 1 or mp3[:1] != b"\xff" or len(mp3) < 4:
+            raise ValueError("not an encoded chapter: no MP3 frames")
+        return cls(mp3, frames, spans)
 
 
 ClipSource = Callable[[Utterance], bytes]  # a clip's trimmed PCM, by utterance
@@ -234,6 +243,8 @@ def encode_chapter(
     gain, spans = chapter_gain(spec, clip_of, sample_rate, fmt, ffmpeg)
     args = encode_args(sample_rate, fmt, gain)
     mp3 = stream(ffmpeg, args, chapter_pieces(spec, clip_of, sample_rate))
+    if not mp3:
+        raise DependencyError("ffmpeg wrote no audio", f"check the ffmpeg at {ffmpeg}")
     return EncodedChapter(mp3, count_frames(mp3), spans)
 
 
@@ -296,9 +307,19 @@ def spool(chapter: EncodedChapter, path: Path) -> SpooledChapter:
 
 
 def cached_chapter(spec: ChapterSpec, cache: AudioCache | None) -> EncodedChapter | None:
-    """The chapter's encoding from the cache, or None where it must be encoded."""
+    """The chapter's encoding from the cache, or None where it must be encoded (an entry
+    that does not hold one, or not one of this chapter's segments, is removed)."""
     blob = cache.get(CHAPTERS, spec.key) if cache is not None else None
-    return EncodedChapter.from_bytes(blob) if blob is not None else None
+    if cache is None or blob is None:
+        return None
+    try:
+        chapter = EncodedChapter.from_bytes(blob)
+    except ValueError:
+        chapter = None
+    if chapter is None or len(chapter.spans_ms) != len(spec.parts):
+        cache.discard(CHAPTERS, spec.key)
+        return None
+    return chapter
 
 
 def join_chapters(

@@ -162,6 +162,9 @@ def write_feed(
         )
     episodes, skipped = [], []
     for path in paths:
+        if not path.is_file():  # a FIFO would block the read forever; a folder cannot be one
+            skipped.append(f"{path} is not a regular file")
+            continue
         try:
             episodes.append(read_episode(path))
         except InputError as exc:

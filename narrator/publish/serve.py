@@ -2,10 +2,15 @@
 
 Podcast apps stream and seek with byte ranges, so one range per request is honoured
 (206, or 416 past the end); a request for several ranges gets the whole file, which
-HTTP allows. Only regular files inside the folder are served: the request path is
-decoded, resolved (following symlinks) and refused with 404 unless it stays inside.
-Hidden files (any path part starting with ".", such as a build's partial MP3) and
-folders are 404 too.
+HTTP allows. Exactly the files the index page lists are served: regular files at the
+top of the folder. The request path is decoded, resolved (following symlinks) and refused
+with 404 unless it stays inside; hidden files (such as a build's partial MP3), folders
+and anything in a subfolder are 404 too.
+
+A server bound to a loopback address answers only requests addressed to a loopback name
+(Host: localhost or 127.x.x.x), so a web page whose DNS name is rebound to 127.0.0.1
+cannot read the folder. Connections are served by a fixed number of threads; a thread
+holding an idle keep-alive connection lets it go as soon as another connection waits.
 
 A browser gets listening pages (pages.py): "/" lists the episodes and every servable
 file, and /_narrator/listen/NAME.mp3 plays one. Their stylesheet and script are the
@@ -17,12 +22,17 @@ allows only this server's files: nothing from an essay can run as script.
 from __future__ import annotations
 
 import io
+import ipaddress
 import os
+import queue
 import re
+import select
 import socket
 import sys
+import threading
+import time
 from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -62,6 +72,12 @@ ASSET_TYPES = {
 _WEB = Path(__file__).parent / "web"
 _CHUNK = 64 * 1024
 _RANGE = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*")
+_HUGE = 10**18  # stands for any byte offset longer than 18 digits (past every file)
+_THREADS = 32  # connections served at once; more wait in the listen backlog
+_BACKLOG = 512
+_IDLE_POLL_S = 0.2
+# C0 and C1 controls in a logged request line, written as \xNN (as http.server does)
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
 
 
 class Unsatisfiable(Exception):
@@ -78,16 +94,22 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     if not match or not (match[1] or match[2]):
         return None
     if not match[1]:  # bytes=-N: the last N bytes
-        count = int(match[2])
+        count = _offset(match[2])
         if count == 0 or size == 0:
             raise Unsatisfiable
         return max(size - count, 0), size - 1
-    first, last = int(match[1]), int(match[2]) if match[2] else size - 1
+    first, last = _offset(match[1]), _offset(match[2]) if match[2] else size - 1
     if match[2] and last < first:
         return None
     if first >= size:
         raise Unsatisfiable
     return first, min(last, size - 1)
+
+
+def _offset(digits: str) -> int:
+    """A byte offset; one of thousands of digits (int() refuses those) is just huge."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 18 else _HUGE
 
 
 def _parts(target: str) -> list[str]:
@@ -97,8 +119,8 @@ def _parts(target: str) -> list[str]:
 
 
 def _servable(root: Path, parts: list[str]) -> Path | None:
-    """The regular file that `parts` names inside `root` (resolved), else None."""
-    if any(part.startswith(".") for part in parts):
+    """The regular file that `parts` names at the top of `root` (resolved), else None."""
+    if len(parts) != 1 or parts[0].startswith("."):
         return None
     try:
         found = root.joinpath(*parts).resolve(strict=True)
@@ -134,6 +156,37 @@ class _Handler(BaseHTTPRequestHandler):
         self.shelf = shelf
         super().__init__(*args, **kwargs)
 
+    server: _Server
+
+    def handle(self) -> None:
+        """Requests on this connection until it closes, idles out, or another waits."""
+        self.handle_one_request()
+        while not self.close_connection and self._next_request_arrives():
+            self.handle_one_request()
+
+    def _next_request_arrives(self) -> bool:
+        """Wait for the next request on a keep-alive connection, but give the thread up
+        when it idles past `timeout`, the client hangs up, or a connection is waiting."""
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline and not self.server.crowded():
+            if self._buffered():
+                return True
+            readable, _, _ = select.select([self.connection], [], [], _IDLE_POLL_S)
+            if readable:
+                return self._buffered()  # nothing to read from a readable socket: closed
+        return False
+
+    def _buffered(self) -> bool:
+        """Whether request bytes are waiting, without blocking (a pipelined request may
+        already be in the reader's buffer, where select cannot see it)."""
+        self.connection.settimeout(0)
+        try:
+            return bool(self.rfile.peek(1))  # type: ignore[attr-defined]  # a BufferedReader
+        except OSError:
+            return False
+        finally:
+            self.connection.settimeout(self.timeout)
+
     def do_GET(self) -> None:
         self._serve(send_body=True)
 
@@ -148,6 +201,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, send_body: bool) -> None:
         parts = _parts(self.path)
+        if not self.server.host_allowed(self.headers.get("Host")):
+            self._reply(403, {}, send_body)
+            return
         try:
             if not parts:
                 self._send_page(self._index(), send_body)
@@ -239,10 +295,69 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """One short line per request on stderr: who, the request line, the status."""
-        print(f"{self.client_address[0]} {format % args}", file=sys.stderr, flush=True)
+        line = f"{self.client_address[0]} {format % args}".translate(_CONTROLS)
+        print(line, file=sys.stderr, flush=True)
 
 
-def make_server(folder: Path, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
+class _Server(HTTPServer):
+    """An HTTP server whose connections are served by `_THREADS` threads, with a listen
+    backlog deep enough for a crowd: a thread per connection, as ThreadingHTTPServer
+    makes, grows without bound, and its backlog of 5 drops connections under load."""
+
+    request_queue_size = _BACKLOG
+
+    def __init__(self, address: tuple[str, int], handler: Any) -> None:
+        super().__init__(address, handler)
+        self._loopback = _is_loopback(address[0])
+        self._waiting: queue.SimpleQueue[tuple[Any, Any] | None] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"narrator-serve-{n}", daemon=True)
+            for n in range(_THREADS)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._waiting.put((request, client_address))
+
+    def crowded(self) -> bool:
+        """Whether a connection is waiting for a thread."""
+        return not self._waiting.empty()
+
+    def host_allowed(self, host: str | None) -> bool:
+        """Any Host on a network address; on loopback only a loopback name, or none."""
+        if not self._loopback or host is None:
+            return True
+        name = host.strip().lower()
+        name = name[1 : name.find("]")] if name.startswith("[") else name.rsplit(":", 1)[0]
+        return name == "localhost" or _is_loopback(name)
+
+    def _work(self) -> None:
+        while (job := self._waiting.get()) is not None:
+            request, client_address = job
+            try:
+                self.finish_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+            finally:
+                self.shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        for _ in self._threads:
+            self._waiting.put(None)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def make_server(folder: Path, host: str = "127.0.0.1", port: int = 8000) -> HTTPServer:
     """A server for `folder`, listening but not yet serving; port 0 picks a free port."""
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
@@ -251,7 +366,7 @@ def make_server(folder: Path, host: str = "127.0.0.1", port: int = 8000) -> Thre
     shelf = Shelf(root, lambda name: _servable(root, [name]))
     handler = partial(_Handler, root=root, shelf=shelf)
     try:
-        return ThreadingHTTPServer((host, port), handler)
+        return _Server((host, port), handler)
     except OSError as exc:
         raise OutputError(
             f"cannot listen on {host}:{port}: {exc.strerror or exc}",
@@ -259,7 +374,7 @@ def make_server(folder: Path, host: str = "127.0.0.1", port: int = 8000) -> Thre
         ) from None
 
 
-def serve_forever(server: ThreadingHTTPServer) -> None:
+def serve_forever(server: HTTPServer) -> None:
     """Serve until Ctrl-C or `server.shutdown()`, then close the listening socket."""
     try:
         server.serve_forever()
@@ -280,7 +395,7 @@ def lan_address() -> str:
             return "127.0.0.1"
 
 
-def server_url(server: ThreadingHTTPServer) -> str:
+def server_url(server: HTTPServer) -> str:
     """Where the server is reachable; for one on every interface, at the LAN address."""
     address, port = server.server_address[:2]
     host = address.decode() if isinstance(address, bytes) else address

@@ -22,7 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, replace
 
 from narrator.cache import AudioCache, content_key
-from narrator.errors import DependencyError, OutputError, SettingsError
+from narrator.errors import DependencyError, SettingsError
 from narrator.model import Emphasis, ProgressCallback, Script, Style, Utterance, utterance_of
 from narrator.speech import registry
 from narrator.speech.engine import EngineConfig, Prosody, SpeechEngine
@@ -135,9 +135,10 @@ def stop_workers(pool: ProcessPoolExecutor) -> None:
 
 
 def _synthesize_batch(
-    voice: Voice, batch: list[Utterance], store: AudioCache, keys: list[str]
-) -> None:
-    """Runs in a worker: speak each utterance, trim it and put it in `store` under its key.
+    voice: Voice, batch: list[Utterance], store: AudioCache, keys: list[str], back: bool = False
+) -> list[bytes]:
+    """Runs in a worker: speak each utterance, trim it and put it in `store` under its key;
+    return the clips too only if `back`.
 
     The clips go straight to the store (a file each) rather than back through the pool's
     pipe, so the parent never holds more audio than the chapter it is encoding. The engine
@@ -153,9 +154,14 @@ def _synthesize_batch(
             "build them one at a time",
         )
     engine = _worker_engine
+    clips = []
     for utterance, key in zip(batch, keys, strict=True):
         audio = engine.synthesize(utterance.text, voice.prosody_of(utterance))
-        store.put(SEGMENTS, key, trim_silence(audio.pcm, audio.sample_rate))
+        clip = trim_silence(audio.pcm, audio.sample_rate)
+        store.put(SEGMENTS, key, clip)
+        if back:
+            clips.append(clip)
+    return clips
 
 
 def batches(utterances: list[Utterance]) -> list[list[Utterance]]:
@@ -199,7 +205,7 @@ def submit(
     missing: Sequence[Utterance],
     keys: Mapping[Utterance, str],
     store: AudioCache,
-) -> dict[Future[None], list[Utterance]]:
+) -> dict[Future[list[bytes]], list[Utterance]]:
     """Queue `missing` for synthesis into `store`, in batches in script order; each future
     is done when its batch's clips are in the store.
 
@@ -213,10 +219,10 @@ def submit(
     }
 
 
-def finished(future: Future[None]) -> None:
-    """Raise what a batch's worker raised; a dead worker becomes a DependencyError."""
+def finished(future: Future[list[bytes]]) -> list[bytes]:
+    """A batch's result, or what its worker raised; a dead worker is a DependencyError."""
     try:
-        future.result()
+        return future.result()
     except BrokenProcessPool as exc:
         raise DependencyError("a speech worker process died", "run `narrator doctor`") from exc
 
@@ -229,14 +235,10 @@ def speak_now(
     store: AudioCache,
 ) -> bytes:
     """One clip, synthesized now: for a clip that vanished from the store (a corrupt entry
-    removed, or evicted by another build) after the build counted on it."""
-    finished(pool.submit(_synthesize_batch, voice, [utterance], store, [keys[utterance]]))
-    clip = store.get(SEGMENTS, keys[utterance])
-    if clip is None:
-        raise OutputError(
-            f"cannot keep audio in the cache at {store.root}",
-            "check that the folder is writable and has space, or use --no-cache",
-        )
+    removed, evicted by another build, or a `cache clear`) after the build counted on it.
+    It comes back through the pipe: in the store it could vanish again."""
+    task = pool.submit(_synthesize_batch, voice, [utterance], store, [keys[utterance]], True)
+    (clip,) = finished(task)
     return clip
 
 
@@ -285,7 +287,7 @@ class Speech:
     def missing(self, needed: Sequence[Utterance]) -> list[Utterance]:
         return [u for u in needed if not self.store.has(SEGMENTS, self.keys[u])]
 
-    def submit(self, utterances: Sequence[Utterance]) -> dict[Future[None], list[Utterance]]:
+    def submit(self, utterances: Sequence[Utterance]) -> dict[Future[list[bytes]], list[Utterance]]:
         if not utterances:
             return {}
         return submit(self.pool(), self.voice, utterances, self.keys, self.store)
@@ -322,7 +324,7 @@ def speak_all(
     return frozenset(missing)
 
 
-def _as_done(pending: dict[Future[None], list[Utterance]]) -> Iterator[list[Utterance]]:
+def _as_done(pending: dict[Future[list[bytes]], list[Utterance]]) -> Iterator[list[Utterance]]:
     try:
         while pending:
             done, _ = wait_for(pending, return_when=FIRST_COMPLETED)

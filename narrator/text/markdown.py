@@ -24,7 +24,17 @@ from narrator.model import Block, BlockKind, Break, Chapter, Emphasis, Essay, In
 from narrator.text.chapters import group_chapters
 
 # Tables are enabled only so that they are recognised, and then skipped.
-_MARKDOWN = MarkdownIt("commonmark").enable("table").use(front_matter_plugin)
+# markdown-it silently skips whatever lies deeper than maxNesting (CommonMark preset: 20,
+# that is 10 nested lists); 200 reads 100 nested lists or 200 quotes and stays far from
+# Python's recursion limit, and `_check_depth` refuses anything deeper, naming its line.
+_MAX_NESTING = 200
+_COMMONMARK = MarkdownIt("commonmark", {"maxNesting": _MAX_NESTING}).enable("table")
+_MARKDOWN = MarkdownIt("commonmark", {"maxNesting": _MAX_NESTING}).enable("table")
+_MARKDOWN.use(front_matter_plugin)
+# Front matter is a few lines of metadata and settings; anything bigger is a mistake.
+_MAX_FRONT_MATTER = 64 * 1024
+_MAX_FRONT_MATTER_DEPTH = 20
+_MAX_NUMBER_CHARS = 100
 
 # Our model has no "reduced" level: a reduced stretch is simply read without stress.
 _LEVELS = {
@@ -41,6 +51,7 @@ _TIME = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s)", re.IGNORECASE)
 # An HTML block that is really the author's speech markup, e.g. a pause on its own line.
 _SPOKEN_HTML = re.compile(r"\s*<(?:break|emphasis)\b", re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s+")
+_CONTAINERS = frozenset({"blockquote_open", "list_item_open"})
 
 _BREAK_HINT = 'write it like <break time="1.5s"/> or <break time="700ms"/>'
 
@@ -57,6 +68,9 @@ def parse_markdown(text: str) -> Essay:
     """Parse Markdown `text` into a draft essay (see the module docstring)."""
     tokens = _MARKDOWN.parse(text)
     front_matter = _front_matter(tokens)
+    if front_matter is None:  # an opening rule, not front matter
+        tokens, front_matter = _COMMONMARK.parse(text), {}
+    _check_depth(tokens)
     heading_title, items = _split_title(_Reader().read(tokens))
     return Essay(
         title=_metadata(front_matter.get("title")) or heading_title,
@@ -67,29 +81,92 @@ def parse_markdown(text: str) -> Essay:
     )
 
 
-def _front_matter(tokens: Sequence[Token]) -> dict[Any, Any]:
+def _check_depth(tokens: Sequence[Token]) -> None:
+    """Refuse a list or quote whose content markdown-it left out for being too deep."""
+    for token in tokens:
+        if token.type in _CONTAINERS and token.level + 1 >= _MAX_NESTING:
+            line = token.map[0] + 1 if token.map else 0
+            raise InputError(
+                f"Line {line} is nested more than {_MAX_NESTING // 2} lists or quotes deep,"
+                " deeper than narrator reads",
+                "flatten that list or quote",
+            )
+
+
+def _front_matter(tokens: Sequence[Token]) -> dict[Any, Any] | None:
+    """The opening `---` block as a mapping, or None when it is not one (then the `---`
+    lines are CommonMark rules and the text between them is read)."""
     token = next((t for t in tokens if t.type == "front_matter"), None)
     if token is None:
         return {}
-    try:
-        data = yaml.safe_load(token.content)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        # +2: marks count from 0, and the YAML starts below the opening `---` line.
-        where = f" on line {mark.line + 2}" if mark is not None else ""
-        problem = getattr(exc, "problem", None)
+    if len(token.content) > _MAX_FRONT_MATTER:
         raise InputError(
-            f"The front matter is not valid YAML{where}" + (f" ({problem})" if problem else ""),
-            "fix the YAML between the two --- lines, or remove it",
-        ) from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise InputError(
-            "The front matter is not a set of key: value lines",
-            "write it like `title: My Essay`, one key per line, between the --- lines",
+            f"The front matter is too long ({len(token.content):,} characters; at most"
+            f" {_MAX_FRONT_MATTER:,})",
+            "keep only short key: value lines between the --- lines",
         )
-    return data
+    loader = _FrontMatterLoader(token.content)
+    try:
+        data = loader.get_single_data()
+    except _Refused as exc:
+        line = f" on line {exc.mark.line + 2}" if exc.mark is not None else ""
+        # +2: marks count from 0, and the YAML starts below the opening `---` line.
+        raise InputError(
+            f"The front matter uses {exc.what}{line}",
+            "write each value out as plain text, numbers or lists: front matter is plain data",
+        ) from None
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
+    return data if isinstance(data, dict) else None
+
+
+class _Refused(Exception):
+    """YAML that is valid but not plain data: what it uses, and where."""
+
+    def __init__(self, what: str, mark: Any) -> None:  # a yaml Mark (Python or C), or None
+        super().__init__(what)
+        self.what = what
+        self.mark = mark
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """A safe loader for small plain data: no anchors or aliases (a few bytes of them can
+    expand to gigabytes, or refer to themselves), no explicit tags, no deep nesting, and
+    no integers too long to convert."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise _Refused(f"a YAML alias (*{event.anchor})", event.start_mark)
+        if getattr(event, "anchor", None):
+            raise _Refused(f"a YAML anchor for aliases (&{event.anchor})", event.start_mark)
+        if getattr(event, "tag", None) not in (None, "!"):
+            raise _Refused(f"a YAML tag ({event.tag})", event.start_mark)
+        if self._depth >= _MAX_FRONT_MATTER_DEPTH:
+            raise _Refused(
+                f"values nested more than {_MAX_FRONT_MATTER_DEPTH} deep", event.start_mark
+            )
+        self._depth += 1
+        try:
+            node = super().compose_node(parent, index)
+            assert node is not None  # called where an event opens a node
+            return node
+        finally:
+            self._depth -= 1
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
+        if len(node.value) > _MAX_NUMBER_CHARS:
+            raise _Refused(f"a number of {len(node.value):,} characters", node.start_mark)
+        return super().construct_yaml_int(node)
+
+
+_FrontMatterLoader.add_constructor("tag:yaml.org,2002:int", _FrontMatterLoader.construct_yaml_int)
 
 
 def _metadata(value: Any) -> str | None:
@@ -185,25 +262,25 @@ class _Reader:
 def _inlines(children: Sequence[Token]) -> list[Inline]:
     """Inline tokens -> spans and breaks; links and code read as their text, images skipped."""
     out: list[Inline] = []
-    stack: list[tuple[str, Emphasis]] = []  # open emphasis: (what opened it, its level)
+    stack = _EmphasisStack()
     for token in children:
         match token.type:
             case "text" | "text_special" | "code_inline":
-                out.append(Span(token.content, _level(stack)))
+                out.append(Span(token.content, stack.level()))
             case "softbreak" | "hardbreak":
-                out.append(Span(" ", _level(stack)))
+                out.append(Span(" ", stack.level()))
             case "em_open":
-                stack.append(("em", Emphasis.MODERATE))
+                stack.open("em", Emphasis.MODERATE)
             case "strong_open":
-                stack.append(("strong", Emphasis.STRONG))
+                stack.open("strong", Emphasis.STRONG)
             case "em_close" | "strong_close":
-                _close(stack, token.type.removesuffix("_close"))
+                stack.close(token.type.removesuffix("_close"))
             case "html_inline":
                 _html(token.content, out, stack)
     return out
 
 
-def _html(tag: str, out: list[Inline], stack: list[tuple[str, Emphasis]]) -> None:
+def _html(tag: str, out: list[Inline], stack: _EmphasisStack) -> None:
     """Apply an inline HTML tag: <break> and <emphasis> act, any other tag is dropped."""
     match = _TAG.match(tag)
     if match is None:  # a comment, declaration or processing instruction
@@ -213,7 +290,7 @@ def _html(tag: str, out: list[Inline], stack: list[tuple[str, Emphasis]]) -> Non
     if name == "break" and not match["close"]:
         out.append(_break(tag, attrs.get("time", "")))
     elif name == "emphasis" and match["close"]:
-        _close(stack, "emphasis")
+        stack.close("emphasis")
     elif name == "emphasis" and not tag.endswith("/>"):
         level = attrs.get("level", "moderate").strip().lower()
         if level not in _LEVELS:
@@ -221,7 +298,7 @@ def _html(tag: str, out: list[Inline], stack: list[tuple[str, Emphasis]]) -> Non
                 f"Unknown emphasis level in {tag}",
                 'use level="strong", "moderate", "reduced" or "none"',
             )
-        stack.append(("emphasis", _LEVELS[level]))
+        stack.open("emphasis", _LEVELS[level])
 
 
 def _break(tag: str, time: str) -> Break:
@@ -232,19 +309,36 @@ def _break(tag: str, time: str) -> Break:
     return Break(round(amount * 1000 if unit == "s" else amount))
 
 
-def _level(stack: list[tuple[str, Emphasis]]) -> Emphasis:
-    """Markdown emphasis only ever adds stress; an <emphasis> tag sets its level outright."""
-    level = Emphasis.NONE
-    for opener, value in stack:
-        level = value if opener == "emphasis" else max(level, value, key=_RANK.__getitem__)
-    return level
+class _EmphasisStack:
+    """The open emphasis (Markdown `em`, `strong`, and <emphasis> tags), in constant time
+    per step however deep it is nested.
 
+    Markdown emphasis only ever adds stress; an <emphasis> tag sets its level outright. So
+    the level is the innermost open tag's level, raised by any Markdown emphasis opened
+    after it; and a close ends the innermost open one of its kind, even when others were
+    opened after it (HTML tags and Markdown need not nest). One stack per kind, with the
+    order of opening, is all that takes."""
 
-def _close(stack: list[tuple[str, Emphasis]], opener: str) -> None:
-    for index in range(len(stack) - 1, -1, -1):
-        if stack[index][0] == opener:
-            del stack[index]
-            return
+    def __init__(self) -> None:
+        self._opened = 0
+        self._open: dict[str, list[tuple[int, Emphasis]]] = {"em": [], "strong": [], "emphasis": []}
+
+    def open(self, kind: str, level: Emphasis) -> None:
+        self._opened += 1
+        self._open[kind].append((self._opened, level))
+
+    def close(self, kind: str) -> None:
+        if self._open[kind]:
+            self._open[kind].pop()
+
+    def level(self) -> Emphasis:
+        tags = self._open["emphasis"]
+        since, level = tags[-1] if tags else (0, Emphasis.NONE)
+        for kind in ("strong", "em"):
+            inner = self._open[kind]
+            if inner and inner[-1][0] > since:
+                return max(level, inner[-1][1], key=_RANK.__getitem__)
+        return level
 
 
 def _tidy(inlines: Sequence[Inline]) -> tuple[Inline, ...]:
@@ -270,18 +364,21 @@ def _tidy(inlines: Sequence[Inline]) -> tuple[Inline, ...]:
             else:
                 collapsed[index] = Span(span.text.rstrip(" "), span.emphasis)
             break
-    merged: list[Inline] = []
+    runs: list[Break | list[Span]] = []  # joined once each: linear however many spans
     for inline in collapsed:
-        previous = merged[-1] if merged else None
+        previous = runs[-1] if runs else None
         if (
             isinstance(inline, Span)
-            and isinstance(previous, Span)
-            and (previous.emphasis == inline.emphasis or inline.text == " ")
+            and isinstance(previous, list)
+            and (previous[0].emphasis == inline.emphasis or inline.text == " ")
         ):
-            merged[-1] = Span(previous.text + inline.text, previous.emphasis)
+            previous.append(inline)
         else:
-            merged.append(inline)
-    return tuple(merged)
+            runs.append([inline] if isinstance(inline, Span) else inline)
+    return tuple(
+        Span("".join(s.text for s in run), run[0].emphasis) if isinstance(run, list) else run
+        for run in runs
+    )
 
 
 def _spoken(inlines: Sequence[Inline]) -> bool:
