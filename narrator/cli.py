@@ -334,14 +334,56 @@ def feed(
         Optional[str],  # noqa: UP045
         typer.Option("--author", help="Podcast author (default: the first episode's)."),
     ] = None,
+    category: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--category", help="Apple Podcasts category (default: Arts)."),
+    ] = None,
+    subcategory: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--subcategory", help="Apple Podcasts subcategory (default: Books)."),
+    ] = None,
+    owner_name: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--owner-name", help="The show owner's name, for directories."),
+    ] = None,
+    owner_email: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--owner-email", help="The show owner's e-mail, for directories."),
+    ] = None,
+    language: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--language", help="Language tag, e.g. en-us (default: the episodes')."),
+    ] = None,
+    config: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--config", help="Settings file (default: narrator.toml in FOLDER)."),
+    ] = None,
 ) -> None:
-    """Write FOLDER/feed.xml: a podcast feed of the episodes in FOLDER, for --base-url."""
-    from narrator.publish.feed import write_feed
+    """Write FOLDER/feed.xml: a podcast feed of the episodes in FOLDER, for --base-url.
+
+    category, subcategory, owner_name, owner_email and language may also be set in
+    narrator.toml in FOLDER."""
+    from narrator.config import load_settings
+    from narrator.publish.feed import FEED, Show, write_feed
 
     with _errors_to_exit_codes():
-        result = write_feed(folder, base_url, title, author)
+        flags = {"category": category, "subcategory": subcategory, "language": language}
+        flags |= {"owner_name": owner_name, "owner_email": owner_email}
+        settings = load_settings(folder / FEED, {}, flags, config)
+        show = Show(
+            title=title,
+            author=author,
+            language=settings.language,
+            category=settings.category,
+            subcategory=settings.subcategory,
+            owner_name=settings.owner_name,
+            owner_email=settings.owner_email,
+        )
+        result = write_feed(folder, base_url, show)
         for reason in result.skipped:
             _say_error(f"warning: {reason}; left out of the feed")
+        for warning in result.warnings:
+            _say_error(f"warning: {warning}")
         if result.cover_extracted:
             print(f"saved an episode's cover art as {result.cover_extracted}")
         count = len(result.episodes)

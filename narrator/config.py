@@ -52,6 +52,12 @@ class Settings:
     lexicon: Lexicon = ()
     date_order: str = "mdy"
     read_urls: bool = True
+    language: str | None = None  # a language tag ("en-us"); else the voice's
+    # the podcast, for `narrator feed` (narrator.toml in the episodes' folder)
+    category: str | None = None  # one of Apple Podcasts' (publish/categories.py)
+    subcategory: str | None = None
+    owner_name: str | None = None
+    owner_email: str | None = None
 
     @property
     def reading(self) -> Reading:

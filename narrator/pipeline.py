@@ -41,6 +41,7 @@ from narrator.errors import InputError, OutputError
 from narrator.ffmpeg import ffmpeg_version, find_ffmpeg
 from narrator.model import Essay, ProgressCallback, Script, Timeline, Utterance, utterance_of
 from narrator.speech.engine import SAMPLE_RATE, EngineConfig, Prosody
+from narrator.speech.language import voice_language
 from narrator.speech.pool import SEGMENTS, Voice, utterance_keys
 
 SCRIPTS = "scripts"  # cache kind: an essay's marked-up script, as JSON
@@ -274,10 +275,11 @@ def build(
         title=essay.title,
         author=essay.author,
         album=essay.title,
-        year=essay.date[:4] if essay.date and essay.date[:4].isdigit() else None,
+        date=essay.date,
         generator=f"narrator {__version__}",
         source_sha256=prepared.source_sha256,
         cover=cover,
+        language=settings.language or voice_language(settings.voice),
     )
     seconds = {"parse": prepared.seconds}
     with ExitStack() as stack:
