@@ -423,19 +423,33 @@ def serve(
 
 @app.command()
 def lint(
-    mp3: Annotated[Path, typer.Argument(help="The episode to check.")],
+    paths: Annotated[list[Path], typer.Argument(help="Episodes (MP3 or m4b), or folders of them.")],
 ) -> None:
-    """Check FILE.mp3 for phones and podcast apps: tags, chapters, cover, loudness."""
+    """Check episodes for phones and podcast apps: tags, chapters, cover, loudness.
+
+    Exits 1 if any file fails a check."""
     from narrator.ffmpeg import find_ffmpeg
+    from narrator.lint import episodes_to_lint
     from narrator.lint import lint as lint_file
-    from narrator.report import render_checks
+    from narrator.report import progress_reporter, render_checks
 
     with _errors_to_exit_codes():
-        checks = lint_file(mp3, find_ffmpeg())
-        render_checks(checks)
-        failed = [check.name for check in checks if not check.ok]
-        print(f"{mp3}: " + (f"FAILED ({', '.join(failed)})" if failed else "all checks passed"))
-        if failed:
+        files = episodes_to_lint(paths)
+        ffmpeg = find_ffmpeg()
+        failures = 0
+        for number, path in enumerate(files):
+            if number:
+                print()
+            with progress_reporter(enabled=True) as progress:
+                checks = lint_file(path, ffmpeg, progress)
+            render_checks(checks)
+            failed = [check.name for check in checks if not check.ok]
+            failures += bool(failed)
+            verdict = f"FAILED ({', '.join(failed)})" if failed else "all checks passed"
+            print(f"{path}: {verdict}")
+        if len(files) > 1:
+            print(f"{len(files) - failures} of {len(files)} files passed")
+        if failures:
             raise typer.Exit(1)
 
 
