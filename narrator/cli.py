@@ -13,12 +13,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Literal, Optional
 
 import typer
 
 from narrator import __version__
-from narrator.errors import NarratorError, OutputError
+from narrator.cli_help import PlainHelpGroup
+from narrator.errors import InputError, NarratorError, OutputError
 
 if TYPE_CHECKING:
     from narrator.cache import AudioCache
@@ -26,10 +27,17 @@ if TYPE_CHECKING:
 
 EXIT_INTERRUPTED = 130
 
+# Help as command-line tools print it: -h too, placeholders such as TEXT, INTEGER and
+# PATH, and paragraphs wrapped to the terminal (typer's rich panels showed <list[Path]>
+# and kept the docstrings' own line breaks)
+HELP_SETTINGS = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings=HELP_SETTINGS,
+    cls=PlainHelpGroup,
     help="Turn a written essay into a chaptered, tagged podcast episode, offline.",
 )
 
@@ -97,9 +105,18 @@ RateOpt = Annotated[
     Optional[int],  # noqa: UP045
     typer.Option("--rate", help="Speaking rate (default 155: about 160 spoken words a minute)."),
 ]
+# the choices are checked again in config.py (format) and speech/registry.py (engine)
 EngineOpt = Annotated[
-    Optional[str],  # noqa: UP045
+    Optional[Literal["espeak", "piper"]],  # noqa: UP045
     typer.Option("--engine", help="Speech engine: espeak (default) or piper (the piper extra)."),
+]
+FormatOpt = Annotated[
+    Optional[Literal["mp3", "m4b"]],  # noqa: UP045
+    typer.Option("--format", help="mp3 (default) or m4b (AAC with chapters, audiobooks)."),
+]
+QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="No progress or summary.")]
+NoCacheOpt = Annotated[
+    bool, typer.Option("--no-cache", help="Neither reuse nor store cached audio.")
 ]
 JobsOpt = Annotated[
     Optional[int],  # noqa: UP045
@@ -119,18 +136,13 @@ def build(
     engine: EngineOpt = None,
     rate: RateOpt = None,
     jobs: JobsOpt = None,
-    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress or summary.")] = False,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Neither reuse nor store cached audio.")
-    ] = False,
+    quiet: QuietOpt = False,
+    no_cache: NoCacheOpt = False,
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="Only list, per chapter, what would be synthesized."),
     ] = False,
-    audio_format: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option("--format", help="mp3 (default) or m4b (AAC with chapters, audiobooks)."),
-    ] = None,
+    audio_format: FormatOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Build each essay into a chaptered, tagged MP3, reusing audio from earlier builds.
@@ -216,6 +228,11 @@ def voices(
         found = all_voices(DEFAULT_VOICE)
         if language:
             found = [v for v in found if any(lang.startswith(language) for lang in v.languages)]
+            if not found:
+                raise InputError(
+                    f"no voice speaks a language starting with {language!r}",
+                    "run narrator voices to list every voice and its language",
+                )
         render_voices(found)
 
 
@@ -270,9 +287,14 @@ def watch(
     engine: EngineOpt = None,
     rate: RateOpt = None,
     jobs: JobsOpt = None,
+    quiet: QuietOpt = False,
+    no_cache: NoCacheOpt = False,
+    audio_format: FormatOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Build ESSAY, then rebuild it whenever it or its narrator.toml is saved (Ctrl-C stops)."""
+    """Build ESSAY, then rebuild it whenever it or its narrator.toml is saved (Ctrl-C stops).
+
+    Takes build's options (but one essay, and no --dry-run)."""
     from narrator import pipeline
     from narrator.config import find_config
     from narrator.pipeline import prepare
@@ -280,7 +302,7 @@ def watch(
     from narrator.watch import watch as watch_files
 
     flags = {"title": title, "author": author, "voice": voice, "rate": rate, "jobs": jobs}
-    flags["engine"] = engine
+    flags["engine"], flags["format"] = engine, audio_format
     previous: Prepared | None = None
 
     def files() -> list[Path]:
@@ -292,7 +314,7 @@ def watch(
         if changed:
             print(f"changed: {', '.join(changed)}", flush=True)
         try:
-            prepared = prepare(essay, flags, config)
+            prepared = prepare(essay, flags, config, use_cache=not no_cache)
             if previous is not None:
                 chapters = changed_chapters(previous.script, prepared.script)
                 print(
@@ -300,9 +322,12 @@ def watch(
                 )
             previous = prepared
             target = pipeline.output_path(essay, output, prepared.settings)
-            result = pipeline.build(prepared, pipeline.cover_for(prepared), target)
+            cover = pipeline.cover_for(prepared)
+            result = pipeline.build(prepared, cover, target, use_cache=not no_cache)
         except NarratorError as exc:
             _say_error(f"{exc} (still watching)")
+            return
+        if quiet:
             return
         print(
             f"built {result.output} in {result.seconds:.1f} s: reused {result.reused_segments}"
@@ -407,13 +432,15 @@ def serve(
     with _errors_to_exit_codes():
         server = make_server(folder, host, port)
         url = server_url(server)
-        print(f"serving {folder} at {url}/feed.xml")
+        if (folder / "feed.xml").is_file():
+            print(f"serving {folder}: podcast apps subscribe to {url}/feed.xml")
+        else:  # no feed to advertise yet
+            print(f"serving {folder}; no feed.xml yet, so nothing for podcast apps")
+            print(f"write it with: narrator feed {folder} --base-url {url}")
         print(f"listen in a browser at {url}/")
         # a phone's camera opens what it scans in the browser: the listening page, which
-        # links the feed for podcast apps
+        # shows the feed's address for podcast apps
         print(qr_code(f"{url}/") or "", end="")
-        if not (folder / "feed.xml").is_file():
-            print(f"no feed.xml yet; write it with: narrator feed {folder} --base-url {url}")
         if host.startswith("127.") or host == "localhost":
             print("only this computer can connect; --host 0.0.0.0 lets phones in")
         print("Ctrl-C stops", flush=True)
@@ -453,7 +480,13 @@ def lint(
             raise typer.Exit(1)
 
 
-cache_app = typer.Typer(help="Inspect or empty the audio cache.", no_args_is_help=True)
+cache_app = typer.Typer(
+    help="Inspect or empty the audio cache.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings=HELP_SETTINGS,
+    cls=PlainHelpGroup,
+)
 app.add_typer(cache_app, name="cache")
 
 

@@ -166,7 +166,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _index(self) -> str:
         names = listing(self.root)
         episodes = self.shelf.episodes([n for n in names if n.lower().endswith(".mp3")])
-        return pages.index_page(folder_title(self.root.name), episodes, names)
+        title = folder_title(self.root.name)
+        return pages.index_page(title, episodes, names, server_url(self.server))
 
     def _send_own(self, parts: list[str], send_body: bool) -> None:
         """/_narrator/...: an episode's page, or the stylesheet or the script."""
