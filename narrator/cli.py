@@ -105,12 +105,11 @@ RateOpt = Annotated[
     Optional[int],  # noqa: UP045
     typer.Option("--rate", help="Speaking rate (default 155: about 160 spoken words a minute)."),
 ]
-# the choices are checked again in config.py (format) and speech/registry.py (engine)
 EngineOpt = Annotated[
-    Optional[Literal["espeak", "piper"]],  # noqa: UP045
+    Optional[str],  # noqa: UP045
     typer.Option("--engine", help="Speech engine: espeak (default) or piper (the piper extra)."),
 ]
-FormatOpt = Annotated[
+FormatOpt = Annotated[  # config.py checks it too, for narrator.toml and front matter
     Optional[Literal["mp3", "m4b"]],  # noqa: UP045
     typer.Option("--format", help="mp3 (default) or m4b (AAC with chapters, audiobooks)."),
 ]
