@@ -10,7 +10,7 @@ _ESPEAK = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*", re.IGNORECASE)
 
 
 def voice_language(voice: str) -> str | None:
-    """"gmw/en-us" -> "en-us", "roa/fr" -> "fr", "en_GB-alan-low.onnx" -> "en-GB";
+    """E.g. "gmw/en-us" -> "en-us", "roa/fr" -> "fr", "en_GB-alan-low.onnx" -> "en-GB";
     None when the id does not name a language (a variant such as "en+f3" still does)."""
     name = re.split(r"[/\\]", voice.strip())[-1].removesuffix(".onnx")
     if piper := _PIPER.match(name):
