@@ -12,28 +12,91 @@ import os
 import signal
 import sys
 import traceback
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional, Union, get_args, get_origin
 
 import typer
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from narrator import __version__
-from narrator.errors import NarratorError
+from narrator.errors import InputError, NarratorError
 from narrator.speech.registry import DEFAULT_ENGINE, entries
 
 if TYPE_CHECKING:
     from narrator.cache import AudioCache
     from narrator.pipeline import Prepared
 
+
+# Help that reads like other command-line tools': TEXT, INTEGER, PATH and [mp3|m4b] as
+# placeholders, ESSAYS... for arguments. typer's own help shows Python types (`<str>`,
+# `<list[Path]>`, `{essays}...`); the group class below gives every command's parameters
+# a conventional metavar instead.
+_NAMES: dict[Any, str] = {str: "TEXT", int: "INTEGER", float: "FLOAT", bool: "BOOLEAN"}
+
+
+def placeholder(annotation: Any) -> str:
+    """The metavar for a parameter of this type: TEXT, INTEGER, PATH, [a|b] for choices."""
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):  # Optional[X]
+        annotation = next(a for a in get_args(annotation) if a is not type(None))
+        origin = get_origin(annotation)
+    if origin is list:
+        return placeholder(get_args(annotation)[0])
+    if origin is Literal:
+        return f"[{'|'.join(map(str, get_args(annotation)))}]"
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return f"[{'|'.join(str(member.value) for member in annotation)}]"
+    if isinstance(annotation, type) and issubclass(annotation, Path):
+        return "PATH"
+    return _NAMES.get(annotation, "VALUE")
+
+
+class _Argument(TyperArgument):
+    """An argument shown by its name alone, as ESSAYS... or [TEXT]."""
+
+    def display_type_rich(self, ctx: typer.Context) -> str | None:  # type: ignore[override]
+        return None
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw
+        return name if self.required else f"[{name}]"
+
+
+def _plain(param: Any) -> None:
+    if isinstance(param, TyperArgument):
+        param.__class__ = _Argument
+        param.metavar = param.name.upper() + ("..." if param.nargs != 1 else "")
+    elif isinstance(param, TyperOption) and not param.is_flag and param.metavar is None:
+        param.metavar = placeholder(param.type_descriptor.annotation)
+
+
+class PlainHelpGroup(TyperGroup):
+    """A typer group whose commands' help uses conventional placeholders."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        for command in self.commands.values():
+            for param in command.params:
+                _plain(param)
+
+
 EXIT_INTERRUPTED = 130
 
+# Help as command-line tools print it: -h too, placeholders such as TEXT, INTEGER and
+# PATH, and paragraphs wrapped to the terminal (typer's rich panels showed <list[Path]>
+# and kept the docstrings' own line breaks)
+HELP_SETTINGS = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings=HELP_SETTINGS,
+    cls=PlainHelpGroup,
     help="Turn a written essay into a chaptered, tagged podcast episode, offline.",
 )
 
@@ -132,6 +195,14 @@ EngineOpt = Annotated[
         + f" (default {DEFAULT_ENGINE.name}).",
     ),
 ]
+FormatOpt = Annotated[  # config.py checks it too, for narrator.toml and front matter
+    Optional[Literal["mp3", "m4b"]],  # noqa: UP045
+    typer.Option("--format", help="mp3 (default) or m4b (AAC with chapters, audiobooks)."),
+]
+QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="No progress or summary.")]
+NoCacheOpt = Annotated[
+    bool, typer.Option("--no-cache", help="Neither reuse nor store cached audio.")
+]
 JobsOpt = Annotated[
     Optional[int],  # noqa: UP045
     typer.Option("-j", "--jobs", help="Worker processes (default: the CPU count)."),
@@ -150,18 +221,13 @@ def build(
     engine: EngineOpt = None,
     rate: RateOpt = None,
     jobs: JobsOpt = None,
-    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress or summary.")] = False,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Neither reuse nor store cached audio.")
-    ] = False,
+    quiet: QuietOpt = False,
+    no_cache: NoCacheOpt = False,
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="Only list, per chapter, what would be synthesized."),
     ] = False,
-    audio_format: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option("--format", help="mp3 (default) or m4b (AAC with chapters, audiobooks)."),
-    ] = None,
+    audio_format: FormatOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Build each essay into a chaptered, tagged MP3, reusing audio from earlier builds.
@@ -224,6 +290,11 @@ def voices(
         found = all_voices()
         if language:
             found = [v for v in found if any(lang.startswith(language) for lang in v.languages)]
+            if not found:
+                raise InputError(
+                    f"no voice speaks a language starting with {language!r}",
+                    "run narrator voices to list every voice and its language",
+                )
         render_voices(found)
 
 
@@ -278,15 +349,20 @@ def watch(
     engine: EngineOpt = None,
     rate: RateOpt = None,
     jobs: JobsOpt = None,
+    quiet: QuietOpt = False,
+    no_cache: NoCacheOpt = False,
+    audio_format: FormatOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Build ESSAY, then rebuild it whenever it or its narrator.toml is saved (Ctrl-C stops)."""
+    """Build ESSAY, then rebuild it whenever it or its narrator.toml is saved (Ctrl-C stops).
+
+    Takes build's options (but one essay, and no --dry-run)."""
     from narrator import pipeline
     from narrator.config import Overrides, find_config
     from narrator.watch import changed_chapters
     from narrator.watch import watch as watch_files
 
-    overrides = Overrides(title, author, engine, voice, rate, jobs)
+    overrides = Overrides(title, author, engine, voice, rate, jobs, audio_format)
     previous: Prepared | None = None
 
     def files() -> list[Path]:
@@ -298,7 +374,7 @@ def watch(
         if changed:
             print(f"changed: {', '.join(changed)}", flush=True)
         try:
-            prepared = pipeline.prepare(essay, overrides, config)
+            prepared = pipeline.prepare(essay, overrides, config, use_cache=not no_cache)
             if previous is not None:
                 chapters = changed_chapters(previous.script, prepared.script)
                 print(
@@ -306,9 +382,12 @@ def watch(
                 )
             previous = prepared
             target = pipeline.output_path(essay, output, prepared.settings)
-            result = pipeline.build(pipeline.plan_episode(prepared, target))
+            plan = pipeline.plan_episode(prepared, target)
+            result = pipeline.build(plan, use_cache=not no_cache)
         except NarratorError as exc:
             _say_error(f"{exc} (still watching)")
+            return
+        if quiet:
             return
         print(
             f"built {result.output} in {result.seconds:.1f} s: reused {result.reused_segments}"
@@ -346,14 +425,61 @@ def feed(
         Optional[str],  # noqa: UP045
         typer.Option("--author", help="Podcast author (default: the first episode's)."),
     ] = None,
+    category: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--category", help="Apple Podcasts category (default: Arts)."),
+    ] = None,
+    subcategory: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--subcategory", help="Apple Podcasts subcategory (default: Books)."),
+    ] = None,
+    owner_name: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--owner-name", help="The show owner's name, for directories."),
+    ] = None,
+    owner_email: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--owner-email", help="The show owner's e-mail, for directories."),
+    ] = None,
+    language: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--language", help="Language tag, e.g. en-us (default: the episodes')."),
+    ] = None,
+    config: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--config", help="Settings file (default: narrator.toml in FOLDER)."),
+    ] = None,
 ) -> None:
-    """Write FOLDER/feed.xml: a podcast feed of the episodes in FOLDER, for --base-url."""
-    from narrator.publish.feed import write_feed
+    """Write FOLDER/feed.xml: a podcast feed of the episodes in FOLDER, for --base-url.
+
+    category, subcategory, owner_name, owner_email and language may also be set in
+    narrator.toml in FOLDER."""
+    from narrator.config import Overrides, load_settings
+    from narrator.publish.feed import FEED, Show, write_feed
 
     with _errors_to_exit_codes():
-        result = write_feed(folder, base_url, title, author)
+        overrides = Overrides(
+            category=category,
+            subcategory=subcategory,
+            language=language,
+            owner_name=owner_name,
+            owner_email=owner_email,
+        )
+        settings = load_settings(folder / FEED, {}, overrides, config)
+        show = Show(
+            title=title,
+            author=author,
+            language=settings.language,
+            category=settings.category,
+            subcategory=settings.subcategory,
+            owner_name=settings.owner_name,
+            owner_email=settings.owner_email,
+        )
+        result = write_feed(folder, base_url, show)
         for reason in result.skipped:
             _say_error(f"warning: {reason}; left out of the feed")
+        for warning in result.warnings:
+            _say_error(f"warning: {warning}")
         if result.cover_extracted:
             print(f"saved an episode's cover art as {result.cover_extracted}")
         count = len(result.episodes)
@@ -377,13 +503,15 @@ def serve(
     with _errors_to_exit_codes():
         server = make_server(folder, host, port)
         url = server_url(server)
-        print(f"serving {folder} at {url}/feed.xml")
+        if (folder / "feed.xml").is_file():
+            print(f"serving {folder}: podcast apps subscribe to {url}/feed.xml")
+        else:  # no feed to advertise yet
+            print(f"serving {folder}; no feed.xml yet, so nothing for podcast apps")
+            print(f"write it with: narrator feed {folder} --base-url {url}")
         print(f"listen in a browser at {url}/")
         # a phone's camera opens what it scans in the browser: the listening page, which
-        # links the feed for podcast apps
+        # shows the feed's address for podcast apps
         print(qr_code(f"{url}/") or "", end="")
-        if not (folder / "feed.xml").is_file():
-            print(f"no feed.xml yet; write it with: narrator feed {folder} --base-url {url}")
         if host.startswith("127.") or host == "localhost":
             print("only this computer can connect; --host 0.0.0.0 lets phones in")
         print("Ctrl-C stops", flush=True)
@@ -393,26 +521,47 @@ def serve(
 
 @app.command()
 def lint(
-    mp3: Annotated[Path, typer.Argument(help="The episode to check.")],
+    paths: Annotated[list[Path], typer.Argument(help="Episodes (MP3 or m4b), or folders of them.")],
     config: LocalConfigOpt = None,
 ) -> None:
-    """Check FILE.mp3 for phones and podcast apps: tags, chapters, cover, loudness."""
+    """Check episodes for phones and podcast apps: tags, chapters, cover, loudness.
+
+    Exits 1 if any file fails a check. Loudness is checked against the `[audio] loudness`
+    setting of the narrator.toml in this folder (or --config), else the podcast norm."""
     from narrator.config import load_settings
     from narrator.ffmpeg import find_ffmpeg
+    from narrator.lint import episodes_to_lint
     from narrator.lint import lint as lint_file
-    from narrator.report import render_checks
+    from narrator.report import progress_reporter, render_checks
 
     with _errors_to_exit_codes():
         settings = load_settings(Path.cwd() / "episode", {}, config_file=config)
-        checks = lint_file(mp3, find_ffmpeg(settings.ffmpeg), settings.audio.loudness)
-        render_checks(checks)
-        failed = [check.name for check in checks if not check.ok]
-        print(f"{mp3}: " + (f"FAILED ({', '.join(failed)})" if failed else "all checks passed"))
-        if failed:
+        files = episodes_to_lint(paths)
+        ffmpeg = find_ffmpeg(settings.ffmpeg)
+        failures = 0
+        for number, path in enumerate(files):
+            if number:
+                print()
+            with progress_reporter(enabled=True) as progress:
+                checks = lint_file(path, ffmpeg, progress, settings.audio.loudness)
+            render_checks(checks)
+            failed = [check.name for check in checks if not check.ok]
+            failures += bool(failed)
+            verdict = f"FAILED ({', '.join(failed)})" if failed else "all checks passed"
+            print(f"{path}: {verdict}")
+        if len(files) > 1:
+            print(f"{len(files) - failures} of {len(files)} files passed")
+        if failures:
             raise typer.Exit(1)
 
 
-cache_app = typer.Typer(help="Inspect or empty the audio cache.", no_args_is_help=True)
+cache_app = typer.Typer(
+    help="Inspect or empty the audio cache.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings=HELP_SETTINGS,
+    cls=PlainHelpGroup,
+)
 app.add_typer(cache_app, name="cache")
 
 

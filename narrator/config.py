@@ -40,6 +40,12 @@ class Overrides:
     rate: int | None = None
     jobs: int | None = None
     format: str | None = None
+    # narrator feed's options
+    category: str | None = None
+    subcategory: str | None = None
+    language: str | None = None
+    owner_name: str | None = None
+    owner_email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,12 @@ class Settings:
     lexicon: Lexicon = ()
     date_order: str = DATE_ORDERS[0]
     read_urls: bool = True
+    language: str | None = None  # a language tag ("en-us"); else the voice's
+    # the podcast, for `narrator feed` (narrator.toml in the episodes' folder)
+    category: str | None = None  # one of Apple Podcasts' (publish/categories.py)
+    subcategory: str | None = None
+    owner_name: str | None = None
+    owner_email: str | None = None
 
     @property
     def reading(self) -> Reading:

@@ -92,7 +92,8 @@ def _ffmpeg_checks() -> list[Check]:
     except NarratorError as exc:
         return [Check("ffmpeg", False, str(exc))]
     return [
-        Check("ffmpeg", True, f"{version} at {ffmpeg}"),
+        # the version without ffmpeg's copyright banner
+        Check("ffmpeg", True, f"{version.split(' Copyright', 1)[0]} at {ffmpeg}"),
         Check("mp3 encoder", "libmp3lame" in encoders, "libmp3lame"),
     ]
 

@@ -8,7 +8,7 @@ import os
 import shlex
 import subprocess
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import IO
@@ -52,14 +52,40 @@ def _failure(ffmpeg: str, code: int, stderr: str) -> DependencyError:
     return DependencyError(f"ffmpeg failed: {detail}", f"check the ffmpeg at {ffmpeg}")
 
 
-def run_ffmpeg(ffmpeg: str, args: Sequence[str]) -> subprocess.CompletedProcess[str]:
-    """Run ffmpeg to completion; its stdout and stderr are in the result."""
+def run_ffmpeg(
+    ffmpeg: str, args: Sequence[str], progress: Callable[[int], None] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ffmpeg to completion; its stdout and stderr are in the result. With
+    `progress`, it is called with the milliseconds of input processed so far (and stdout,
+    which carries ffmpeg's progress report, is not kept)."""
     cmd = [ffmpeg, "-hide_banner", "-nostdin", *args]
     log.info("run: %s", shlex.join(cmd))
-    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
+    if progress is None:
+        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
+    else:
+        proc = _with_progress([*cmd[:3], "-progress", "pipe:1", *cmd[3:]], progress)
     if proc.returncode != 0:
         raise _failure(ffmpeg, proc.returncode, proc.stderr)
     return proc
+
+
+def _with_progress(
+    cmd: list[str], progress: Callable[[int], None]
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    stderr: list[str] = []
+    errors = proc.stderr
+    reader = threading.Thread(target=lambda: stderr.append(errors.read()), daemon=True)
+    reader.start()
+    for line in proc.stdout:  # key=value lines; out_time_us is the position reached
+        key, _, value = line.strip().partition("=")
+        if key == "out_time_us" and value.isdigit():
+            progress(int(value) // 1000)
+    reader.join()
+    return subprocess.CompletedProcess(cmd, proc.wait(), "", "".join(stderr))
 
 
 @cache

@@ -181,6 +181,7 @@ def plan_episode(prepared: Prepared, output: Path, with_cover: bool = True) -> E
     from narrator.audio.assemble import Framing, chapter_specs, framing_pcm
     from narrator.audio.tag import MAX_CHAPTERS, EpisodeTags
     from narrator.speech.engine import SAMPLE_RATE
+    from narrator.speech.language import voice_language
     from narrator.speech.pool import utterance_keys
 
     settings, script, essay = prepared.settings, prepared.script, prepared.essay
@@ -207,10 +208,11 @@ def plan_episode(prepared: Prepared, output: Path, with_cover: bool = True) -> E
         title=essay.title,
         author=essay.author,
         album=essay.title,
-        year=essay.date[:4] if essay.date and essay.date[:4].isdigit() else None,
+        date=essay.date,
         generator=f"narrator {__version__}",
         source_sha256=prepared.source_sha256,
         cover=_cover(prepared) if with_cover else None,
+        language=settings.language or voice_language(settings.voice),
     )
     return EpisodePlan(prepared, output, voice, keys, tuple(specs), tags, ffmpeg)
 

@@ -31,6 +31,11 @@ if TYPE_CHECKING:
 _PLAIN_EVERY_S = 5.0  # how often to print a progress line when stderr is not a terminal
 
 
+def counted(count: int, noun: str) -> str:
+    """E.g. "1 chapter", "2 chapters"."""
+    return f"{count} {noun}{'s' * (count != 1)}"
+
+
 @contextmanager
 def progress_reporter(enabled: bool) -> Iterator[ProgressCallback | None]:
     """A progress callback: rich bars on a terminal, a line every few seconds otherwise."""
@@ -103,8 +108,9 @@ def render_build(result: BuildResult) -> None:
     console.print(table)
     minutes = result.timeline.duration_ms / 60000
     console.print(
-        f"{len(result.timeline.chapters)} chapters, {result.segments} segments, "
-        f"{result.words} words, {clock(result.timeline.duration_ms)} "
+        f"{counted(len(result.timeline.chapters), 'chapter')}, "
+        f"{counted(result.segments, 'segment')}, {counted(result.words, 'word')}, "
+        f"{clock(result.timeline.duration_ms)} "
         f"({result.words / minutes:.0f} words per minute)"
         if minutes
         else "empty episode"
@@ -157,7 +163,7 @@ def render_voices(voices: list[VoiceInfo]) -> None:
 
 
 def render_checks(checks: list[Check]) -> None:
-    console = Console()
+    console = Console(soft_wrap=True)  # one line per check: no breaks inside a path
     for check in checks:
         mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
         console.print(f"{mark} {check.name}: {escape(check.detail)}", highlight=False)

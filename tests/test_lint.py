@@ -98,6 +98,6 @@ def test_the_loudness_setting_levels_the_build_and_sets_lints_target(
         built=lambda r: None,
     )
     build_all(BuildRequest((essay,), out, Overrides(engine="fake", jobs=1)), reporter)
-    loudness = {c.name: c for c in lint(out, find_ffmpeg(), -23.0)}["loudness"]
+    loudness = {c.name: c for c in lint(out, find_ffmpeg(), loudness=-23.0)}["loudness"]
     assert loudness.ok, loudness.detail
     assert not {c.name: c for c in lint(out, find_ffmpeg())}["loudness"].ok  # -19 by default

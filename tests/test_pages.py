@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -95,8 +96,13 @@ def base(pod: Path) -> Iterator[str]:
     )
     try:
         assert proc.stdout is not None
-        first = proc.stdout.readline()  # "serving FOLDER at http://127.0.0.1:PORT/feed.xml"
-        url = first.split(" at ")[-1].strip().removesuffix("/feed.xml")
+        found = None
+        for _ in range(3):  # the first line with the server's address
+            first = proc.stdout.readline()
+            if found := re.search(r"http://[^/\s]+", first):
+                break
+        assert found, first
+        url = found[0]
         assert url.startswith("http://127.0.0.1:"), first
         deadline = time.monotonic() + 20
         while True:

@@ -130,7 +130,10 @@ def test_request_lines_are_logged_without_control_characters(folder: Path) -> No
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        line = proc.stdout.readline().decode()  # "serving FOLDER at http://127.0.0.1:PORT/..."
+        line = ""
+        while "http://" not in line:  # "listen in a browser at http://127.0.0.1:PORT/"
+            line = proc.stdout.readline().decode()
+            assert line, "serve printed no address"
         port = int(line.rsplit(":", 1)[1].split("/")[0])
         with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
             raw.sendall(b"GET /\x1b]0;owned\x07\x1b[2J\r HTTP/1.0\r\n\r\n")

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import fontpkg.pil
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from narrator.errors import InputError
@@ -41,7 +42,8 @@ _WORDMARK = 0.028
 _GAP = 0.04  # between the title and the author
 
 _PAPER = (246, 243, 236)  # the title's colour; the author and wordmark blend it into the ground
-# Characters the bundled fonts may lack, spelled with ones they have (accents go via NFKD).
+_FONT = "Noto Sans"  # Latin, Greek and Cyrillic (the fontpkg-noto-sans package)
+# Characters a font may lack, spelled with ones it has (accents go via NFKD).
 _SUBSTITUTES = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'} | dict.fromkeys(
     "\u2010\u2011\u2012\u2013\u2014\u2212", "-"
 )
@@ -96,6 +98,13 @@ def generated_cover(title: str, author: str | None, size: int = COVER_PX) -> Cov
     return Cover(buffer.getvalue(), "image/png", size)
 
 
+def cover_text(text: str) -> str:
+    """`text` as the generated cover draws it: in characters its font has, what it lacks
+    spelled plainer or left out."""
+    face = _face(round(COVER_PX * _TITLE_LARGEST))
+    return " ".join(face.spell(" ".join(text.split())).split())
+
+
 def user_cover(path: Path) -> Cover:
     """The user's image, upright, centre-cropped to a square of 1400 to 3000 px.
 
@@ -103,7 +112,12 @@ def user_cover(path: Path) -> Cover:
     JPEG. Transparency is flattened on white, and no metadata of the source is kept.
     """
     if not path.is_file():
-        what = "is a directory" if path.is_dir() else "does not exist"
+        if not path.exists():
+            what = "does not exist"
+        elif path.is_dir():
+            what = "is a directory"
+        else:  # /dev/zero, a FIFO, a socket: reading it could block or never end
+            what = "is not a regular file (a device, pipe or socket)"
         raise InputError(f"Cover image {path} {what}", "check the path to the cover image")
     try:
         with Image.open(path) as source:
@@ -178,15 +192,15 @@ def _blend(ink: _RGB, ground: _RGB, share: float) -> _RGB:
 class _Face:
     """A font at one pixel size.
 
-    Aileron, which Pillow bundles, scales to any size through FreeType. A Pillow built
-    without FreeType has only a small Latin-1 bitmap font: it is drawn at its own size and
-    enlarged by a whole factor, blocky but legible.
+    Noto Sans scales to any size through FreeType. A Pillow built without FreeType has
+    only a small Latin-1 bitmap font: it is drawn at its own size and enlarged by a whole
+    factor, blocky but legible.
     """
 
     font: ImageFont.FreeTypeFont | ImageFont.ImageFont
     scale: int
     has: Callable[[str], bool]  # whether the font has a glyph for a character
-    missing: str  # what stands in for a character it cannot spell at all
+    missing: str  # what stands in for a character it cannot spell at all ("": nothing)
 
     @property
     def line_height(self) -> int:
@@ -196,7 +210,8 @@ class _Face:
         return self.font.getlength(text) * self.scale
 
     def spell(self, text: str) -> str:
-        """`text` in characters the font has: dashes and quotes plainer, accents dropped."""
+        """`text` in characters the font has; what it lacks is spelled plainer (dashes,
+        quotes, accents) or left out, never drawn as a box."""
         spelled = []
         for char in text:
             if not char.isprintable():  # soft hyphens, zero-width spaces, controls
@@ -227,7 +242,7 @@ class _Face:
 
 def _face(px: int) -> _Face:
     try:
-        return _Face(ImageFont.load_default(size=px), 1, _aileron_has, "\ufffd")
+        return _Face(_font(px), 1, _font_has, "")
     except ImportError:  # Pillow without FreeType: only the bitmap font is there
         bitmap = ImageFont.load_default()
         native = round(bitmap.getbbox("Hg")[3])
@@ -235,14 +250,20 @@ def _face(px: int) -> _Face:
 
 
 @functools.cache
-def _aileron_has(char: str) -> bool:
-    """Pillow's Aileron is a subset (ASCII and typographic quotes): others draw as boxes."""
-    return _glyph(char) != _glyph("\U0010fffd")  # a private-use character no font has
+def _font(px: int) -> ImageFont.FreeTypeFont:
+    return fontpkg.pil.truetype(_FONT, px)
+
+
+@functools.cache
+def _font_has(char: str) -> bool:
+    """Whether the font draws `char` as itself: a character it lacks draws as its
+    .notdef box, the same as a private-use character no font has."""
+    return _glyph(char) != _glyph("\U0010fffd")
 
 
 @functools.cache
 def _glyph(char: str) -> tuple[tuple[int, int], bytes]:
-    mask = ImageFont.load_default(size=32).getmask(char)
+    mask = _font(32).getmask(char)
     return mask.size, bytes(mask)
 
 

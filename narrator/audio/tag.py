@@ -6,6 +6,7 @@ at all, and Apple Podcasts has shown v2.4 chapter-title problems (REFERENCE.md).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,15 +47,33 @@ class _InOrderID3(ID3):
         return bytearray().join(save_frame(frame, config=config) for frame in self.values())
 
 
+# an ID3 timestamp: a year, maybe a month and day, maybe a time (as ISO 8601 writes them)
+_TIMESTAMP = re.compile(r"\d{4}(?:-\d\d(?:-\d\d(?:[T ]\d\d:\d\d(?::\d\d)?)?)?)?")
+
+
 @dataclass(frozen=True)
 class EpisodeTags:
     title: str
     author: str | None
     album: str
-    year: str | None
+    date: str | None  # the essay's front matter date, as written (see tag_date)
     generator: str
     source_sha256: str
     cover: Cover | None = None
+    language: str | None = None  # a language tag, e.g. "en-us"; podcast feeds carry it
+
+    @property
+    def year(self) -> str | None:
+        stamp = tag_date(self.date)
+        return stamp[:4] if stamp else None
+
+
+def tag_date(text: str | None) -> str | None:
+    """The leading ISO 8601 date (and time) of `text` as an ID3 timestamp, e.g.
+    "2024-03-01", "2024-03-01 09:30", "1862"; None if it does not start with a year.
+    Written as TYER, TDAT and TIME in ID3v2.3; the feed dates an episode by it."""
+    found = _TIMESTAMP.match((text or "").strip())
+    return found[0].replace("T", " ") if found else None
 
 
 def chapter_frames(timeline: Timeline) -> list[CHAP | CTOC]:
@@ -90,12 +109,14 @@ def write_tags(path: Path, tags: EpisodeTags, timeline: Timeline) -> None:
     if tags.author:
         id3.add(TPE1(encoding=utf16, text=[tags.author]))
     id3.add(TALB(encoding=utf16, text=[tags.album]))
-    if tags.year:
-        id3.add(TDRC(encoding=utf16, text=[tags.year]))
+    if stamp := tag_date(tags.date):
+        id3.add(TDRC(encoding=utf16, text=[stamp]))
     id3.add(TCON(encoding=utf16, text=["Podcast"]))
     id3.add(TLEN(encoding=utf16, text=[str(timeline.duration_ms)]))
     id3.add(TXXX(encoding=utf16, desc="generator", text=[tags.generator]))
     id3.add(TXXX(encoding=utf16, desc="source_sha256", text=[tags.source_sha256]))
+    if tags.language:  # not TLAN: that holds ISO 639-2 codes, and feeds want a language tag
+        id3.add(TXXX(encoding=utf16, desc="language", text=[tags.language]))
     if tags.cover is not None:
         id3.add(
             APIC(

@@ -37,10 +37,12 @@ class Episode:
     size: int
     modified: datetime  # UTC
     source_sha256: str | None
-    chapters: tuple[str, ...]
+    chapters: tuple[ChapterMark, ...]  # from the tag's CHAP frames, in order
     chapters_file: str | None  # NAME.chapters.json
     transcript_file: str | None  # NAME.vtt
     image_file: str | None  # NAME.jpg or NAME.png
+    published: datetime | None = None  # the essay's date (UTC), when the tag has a day
+    language: str | None = None  # the language tag narrator wrote (TXXX:language)
 
 
 def read_episode(path: Path) -> Episode:
@@ -51,7 +53,8 @@ def read_episode(path: Path) -> Episode:
     except (MutagenError, OSError) as exc:
         raise InputError(f"{path.name} is not a readable MP3 ({exc})") from None
     tags = audio.tags if isinstance(audio.tags, ID3) else ID3()
-    year = _text(tags, "TDRC")  # mutagen reads ID3v2.3's TYER as TDRC
+    stamp = _text(tags, "TDRC")  # mutagen reads ID3v2.3's TYER, TDAT and TIME as TDRC
+    length_ms = round(cast(MPEGInfo, audio.info).length * 1000)
 
     def sidecar(*suffixes: str) -> str | None:
         return next(
@@ -62,16 +65,28 @@ def read_episode(path: Path) -> Episode:
         name=path.name,
         title=_text(tags, "TIT2") or path.stem,
         author=_text(tags, "TPE1"),
-        year=year[:4] if year else None,
+        year=stamp[:4] if stamp else None,
         duration_s=round(cast(MPEGInfo, audio.info).length),
         size=stat.st_size,
         modified=datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc),
         source_sha256=_text(tags, "TXXX:source_sha256"),
-        chapters=_chapter_titles(tags),
+        chapters=_chapters(tags, length_ms),
         chapters_file=sidecar(".chapters.json"),
         transcript_file=sidecar(".vtt"),
         image_file=sidecar(*IMAGE_SUFFIXES),
+        published=_day(stamp),
+        language=_text(tags, "TXXX:language"),
     )
+
+
+def _day(stamp: str | None) -> datetime | None:
+    """An ID3 timestamp with at least a day as a UTC time; a bare year (the year an essay
+    was written, often centuries ago) or month does not date an episode."""
+    try:
+        when = datetime.fromisoformat(stamp) if stamp and len(stamp) >= 10 else None
+    except ValueError:
+        return None
+    return when.replace(tzinfo=timezone.utc) if when else None
 
 
 def _text(tags: ID3, key: str) -> str | None:
@@ -79,16 +94,20 @@ def _text(tags: ID3, key: str) -> str | None:
     return str(frame.text[0]) if frame is not None and frame.text else None
 
 
-def _chapter_titles(tags: ID3) -> tuple[str, ...]:
-    """Chapter titles in the order of the top-level table of contents, else by start time."""
+def _chapters(tags: ID3, length_ms: int) -> tuple[ChapterMark, ...]:
+    """Titled chapters in the order of the top-level table of contents, else by start."""
     chapters = {chap.element_id: chap for chap in tags.getall("CHAP")}
     tocs = [toc for toc in tags.getall("CTOC") if toc.flags & CTOCFlags.TOP_LEVEL]
     if tocs:
         ordered = [chapters[i] for i in tocs[0].child_element_ids if i in chapters]
     else:
         ordered = sorted(chapters.values(), key=lambda chap: chap.start_time)
-    titles = (_text(chap.sub_frames, "TIT2") for chap in ordered)
-    return tuple(title for title in titles if title)
+    marks = (
+        ChapterMark(title, chap.start_time, min(chap.end_time, length_ms))
+        for chap in ordered
+        if (title := _text(chap.sub_frames, "TIT2"))
+    )
+    return tuple(marks)
 
 
 Servable = Callable[[str], Path | None]  # a file name -> the file, if the server serves it

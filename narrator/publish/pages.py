@@ -65,9 +65,12 @@ def _byline(episode: Episode) -> str:
     return " · ".join(parts)
 
 
-def index_page(title: str, episodes: Sequence[Episode], files: Sequence[str]) -> str:
+def index_page(
+    title: str, episodes: Sequence[Episode], files: Sequence[str], base_url: str = ""
+) -> str:
     """The folder's page: each episode (cover, title, author, length) linking to its
-    page, the feed's address for podcast apps, and every file the server serves."""
+    page, the feed's full address to copy into a podcast app (`base_url` is where the
+    server is reached), and every file the server serves."""
     items = "\n".join(
         f"""<li class="episode-card">
 <a href="{escape(listen_url(e.name))}">{_cover(e, 96)}<span class="card-text">\
@@ -81,9 +84,10 @@ def index_page(title: str, episodes: Sequence[Episode], files: Sequence[str]) ->
         if episodes
         else '<p class="empty">No episodes here yet: build one into this folder.</p>'
     )
+    feed_url = escape(f"{base_url}/feed.xml")
     feed = (
-        '<p class="feed">In a podcast app, subscribe to <a href="/feed.xml">'
-        '<span class="url">feed.xml</span></a>.</p>'
+        '<p class="feed">In a podcast app, subscribe to this address:<br>'
+        f'<a href="/feed.xml"><span class="url">{feed_url}</span></a></p>'
         if "feed.xml" in files
         else ""
     )

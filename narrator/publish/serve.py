@@ -223,7 +223,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _index(self) -> str:
         names = listing(self.root)
         episodes = self.shelf.episodes([n for n in names if n.lower().endswith(".mp3")])
-        return pages.index_page(readable_name(self.root.name, "Essays"), episodes, names)
+        title = readable_name(self.root.name, "Essays")
+        return pages.index_page(title, episodes, names, server_url(self.server))
 
     def _send_own(self, parts: list[str], send_body: bool) -> None:
         """/_narrator/...: an episode's page, or the stylesheet or the script."""

@@ -93,8 +93,13 @@ def _decode(raw: bytes, path: Path) -> str:
     if raw.startswith(_UTF16_BOMS):
         raise InputError(f"{path} is UTF-16 text", "re-save it as UTF-8 and try again")
     if _looks_binary(raw):
+        named_as_text = path.suffix.lower() in MARKDOWN_SUFFIXES | PLAIN_SUFFIXES
         raise InputError(
-            f"{path} is a binary file, not text", "pass the essay as a .txt or .md file"
+            f"{path} is a binary file, not text",
+            "it holds binary data despite its name: open it in an editor and save it as"
+            " plain text (UTF-8)"
+            if named_as_text
+            else "pass the essay as a .txt or .md file",
         )
     try:
         return raw.decode("utf-8-sig")
