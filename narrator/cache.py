@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 import os
-import shutil
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -42,6 +42,10 @@ _CHECK_SHARE = 32
 # Bytes this process has put into each cache (by folder) since it last checked the cap.
 # Kept per process, not per AudioCache: each speech task gets its own unpickled copy.
 _grown: dict[Path, int] = {}
+MARKER = "narrator-cache.json"  # in the root: `cache clear` empties only a folder that has it
+# the layout below the root, folder by folder: v{SCHEMA}/{kind}/{key[:2]}/{key or .tmp-*}
+_LAYOUT = (re.compile(r"v\d+"), re.compile(r"[a-z_]+"), re.compile(r"[0-9a-f]{2}"))
+_ENTRY = re.compile(r"[0-9a-f]{64}|\.tmp-\w+")
 
 
 def default_cache_dir() -> Path:
@@ -75,6 +79,7 @@ class AudioCache:
         self.root = root
         self.max_bytes = max_bytes
         self._base = root / f"v{SCHEMA}"
+        self._marked = False
 
     def _path(self, kind: str, key: str) -> Path:
         return self._base / kind / key[:2] / key
@@ -135,6 +140,7 @@ class AudioCache:
     @staticmethod
     def _write(path: Path, blob: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._mark()
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as out:
@@ -196,9 +202,52 @@ class AudioCache:
             removed += 1
         return removed
 
+    def _mark(self) -> None:
+        """Say in the root that this folder is narrator's cache (once per instance)."""
+        if not self._marked:
+            marker = self.root / MARKER
+            with contextlib.suppress(FileExistsError), marker.open("x", encoding="utf-8") as out:
+                out.write(json.dumps({"narrator cache schema": SCHEMA}) + "\n")
+            self._marked = True
+
     def clear(self) -> int:
-        """Remove every entry, of this schema and older ones; returns how many there were."""
-        count = sum(1 for path in self.root.glob("v*/*/*/*") if not path.name.startswith("."))
-        for folder in self.root.glob("v*"):
-            shutil.rmtree(folder, ignore_errors=True)
-        return count
+        """Remove every entry, of this schema and older ones; returns how many there were.
+
+        Only from a folder marked as narrator's cache, and only files in its own layout,
+        named as its entries and holding one: `cache_dir` may name a folder that holds
+        other things too. Emptied layout folders go; nothing else does."""
+        if not self.root.exists():
+            return 0
+        if not (self.root / MARKER).is_file():
+            raise OutputError(
+                f"{self.root} is not narrator's cache (it has no {MARKER}); nothing was removed",
+                "check the cache_dir setting and $NARRATOR_CACHE_DIR",
+            )
+        removed = 0
+        for version in self.root.iterdir():
+            if not _LAYOUT[0].fullmatch(version.name) or version.is_symlink():
+                continue
+            for folder, _, names in os.walk(version, topdown=False):  # symlinks not followed
+                parts = Path(folder).relative_to(self.root).parts
+                if len(parts) > len(_LAYOUT) or not all(
+                    rule.fullmatch(part) for rule, part in zip(_LAYOUT, parts, strict=False)
+                ):
+                    continue
+                for name in names:
+                    if len(parts) == len(_LAYOUT) and _is_entry(Path(folder, name)):
+                        Path(folder, name).unlink(missing_ok=True)
+                        removed += not name.startswith(".")
+                with contextlib.suppress(OSError):  # not empty: something else lives there
+                    os.rmdir(folder)
+        return removed
+
+
+def _is_entry(path: Path) -> bool:
+    """Whether `path` is a file narrator wrote: an entry (named by its key, starting with
+    the magic of some schema) or a temporary one."""
+    if not _ENTRY.fullmatch(path.name) or path.is_symlink() or not path.is_file():
+        return False
+    if path.name.startswith(".tmp-"):
+        return True
+    with path.open("rb") as entry:
+        return entry.read(len(_MAGIC) - 1) == _MAGIC[:-1]

@@ -82,7 +82,7 @@ def test_put_get_round_trip_and_corruption_is_detected(tmp_path: Path) -> None:
     key = content_key("clip")
     cache.put("segments", key, b"\x01\x02" * 1000)
     assert cache.get("segments", key) == b"\x01\x02" * 1000
-    entry = next(p for p in tmp_path.rglob("*") if p.is_file())
+    entry = next(tmp_path.rglob(key))  # the entry, not the cache's marker file
     entry.write_bytes(entry.read_bytes()[:-7])  # truncated, as by a crash or a full disk
     assert cache.get("segments", key) is None
     assert not entry.exists()  # removed, so the next build makes it again
