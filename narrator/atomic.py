@@ -1,27 +1,39 @@
-"""narrator's temporary files and folders: outputs written so that a failure never leaves a
-partial file where a good one was, scratch folders, and what a killed run left behind.
+"""narrator's temporary files and folders.
 
-Every scratch folder narrator makes in the temporary folder is named
-`narrator-PID-KIND-XXXX`, and every partial output file `.NAME.PID-XXXX.partial`, PID being
-the process that made it. A run killed with SIGKILL cannot clean up, so the next run
-removes the ones whose process is gone: only names of that form, only the user's own, and
-never while their process lives.
+- Outputs are written so that a failure never leaves a partial file where a good one was,
+  and a set of files (an episode and its sidecars) is replaced together or not at all:
+  every file is first written under a temporary name in its target's folder, then renamed
+  over its target. New files get the permissions the umask allows; a replaced file keeps
+  its permission bits. A full disk or a refused write is an OutputError naming the target.
+- Every scratch folder narrator makes in the temporary folder is named
+  `narrator-PID-KIND-XXXX`, and every partial output file `.NAME.PID-XXXX.partial`, PID
+  being the process that made it. A run killed with SIGKILL cannot clean up, so the next
+  run removes the ones whose process is gone: only names of that form, only the user's
+  own, and never while their process lives.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import glob
 import os
 import re
+import secrets
 import shutil
+import signal
+import stat
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 from narrator.errors import NarratorError, OutputError
 
+PARTIAL = ".partial"  # the suffix of every temporary file narrator writes beside a target
+_DEFERRED = (signal.SIGINT, signal.SIGTERM)
 PREFIX = "narrator-"
 _SCRATCH = re.compile(rf"{PREFIX}(\d+)-")
 
@@ -87,34 +99,126 @@ _FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 _REFUSED = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.EISDIR})
 
 
-@contextmanager
-def atomic_output(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `target`; rename it over `target` only on success.
+def _temp_name(target: Path) -> Path:
+    return target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}{PARTIAL}"
 
-    A full disk, or a folder or target that may not be written, raises OutputError
-    naming `target`; the temporary file is removed in every case."""
-    remove_abandoned_partials(target)
+
+def _create(path: Path, target: Path) -> None:
+    """Create `path` empty, with the permissions the umask allows (mkstemp gives 0600)."""
     try:
-        fd, name = tempfile.mkstemp(
-            prefix=f".{target.name}.{os.getpid()}-", suffix=".partial", dir=target.parent
-        )
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     except OSError as exc:
         raise _cannot_write(target, exc) from None
-    os.close(fd)
-    temp = Path(name)
+
+
+@contextmanager
+def staged(targets: Sequence[Path]) -> Iterator[dict[Path, Path]]:
+    """Yield an empty temporary file beside each target, to be written in the block; on
+    success rename them all over their targets with `replace_together`. The temporary
+    files are removed whatever happens; a full disk or a refused write is an OutputError
+    naming the target."""
+    temps: dict[Path, Path] = {}
     try:
-        yield temp
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
-    except NarratorError:
-        raise
-    except Exception as exc:
-        cause = _os_error(exc)
-        if cause is None or not _ours(cause, temp, target):
+        for target in targets:
+            remove_abandoned_partials(target)
+            temps[target] = _temp_name(target)
+            _create(temps[target], target)
+        try:
+            yield temps
+            replace_together(temps)
+        except NarratorError:
             raise
-        raise _cannot_write(target, cause) from exc
+        except Exception as exc:
+            cause = _os_error(exc)
+            culprit = next(
+                (t for t, temp in temps.items() if cause is not None and _ours(cause, temp, t)),
+                None,
+            )
+            if cause is None or culprit is None:
+                raise
+            raise _cannot_write(culprit, cause) from exc
     finally:
-        temp.unlink(missing_ok=True)
+        for temp in temps.values():
+            temp.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_output(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; rename it over `target` only on success."""
+    with staged([target]) as temps:
+        yield temps[target]
+
+
+def replace_together(files: Mapping[Path, Path]) -> None:
+    """Rename each temporary file (a value) over its target (the key), in the order given:
+    all of them or, when one rename fails, none (the targets replaced so far get their old
+    file back, from a hard link made first). Ctrl-C and SIGTERM wait until every file is in
+    place, then take effect."""
+    with _signals_deferred():
+        backups: dict[Path, Path | None] = {}
+        done: list[Path] = []
+        try:
+            for target in files:
+                backups[target] = _backup(target)
+            for target, temp in files.items():
+                _keep_mode(temp, backups[target])
+                os.replace(temp, target)
+                done.append(target)
+        except BaseException:
+            for target in reversed(done):
+                backup = backups[target]
+                with contextlib.suppress(OSError):
+                    if backup is None:
+                        target.unlink()
+                    else:
+                        os.replace(backup, target)
+            raise
+        finally:
+            for backup in backups.values():
+                if backup is not None:
+                    backup.unlink(missing_ok=True)
+
+
+def _backup(target: Path) -> Path | None:
+    """A second name for the target's current file, to put it back; None if it has none."""
+    if not target.exists():
+        return None
+    backup = _temp_name(target)
+    try:
+        os.link(target, backup)
+    except OSError:  # a file system without hard links
+        import shutil
+
+        shutil.copy2(target, backup)
+    return backup
+
+
+def _keep_mode(temp: Path, old: Path | None) -> None:
+    """Give `temp` the permission bits of the file it replaces (a new file keeps its own)."""
+    if old is not None:
+        os.chmod(temp, stat.S_IMODE(os.stat(old).st_mode))
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block ends, then deliver them to the handlers the
+    process had. Only the main thread can; elsewhere the block simply runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+
+    previous = {held: signal.signal(held, hold) for held in _DEFERRED}
+    try:
+        yield
+    finally:
+        for held, handler in previous.items():
+            signal.signal(held, signal.SIG_DFL if handler is None else handler)
+        for signum in dict.fromkeys(received):
+            signal.raise_signal(signum)
 
 
 def _os_error(exc: BaseException | None) -> OSError | None:

@@ -124,6 +124,7 @@ class AudioCache:
         for attempt in range(_PUT_ATTEMPTS):
             try:
                 self._write(path, blob)
+                self._mark()
                 break
             except (FileNotFoundError, FileExistsError):  # cleared away meanwhile: again
                 if attempt == _PUT_ATTEMPTS - 1:
@@ -140,7 +141,6 @@ class AudioCache:
     @staticmethod
     def _write(path: Path, blob: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._mark()
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as out:

@@ -23,7 +23,7 @@ import typer
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from narrator import __version__
-from narrator.errors import InputError, NarratorError
+from narrator.errors import InputError, Interrupted, NarratorError
 from narrator.speech.registry import DEFAULT_ENGINE, entries
 
 if TYPE_CHECKING:
@@ -113,6 +113,9 @@ def _errors_to_exit_codes() -> Iterator[None]:
     except NarratorError as exc:
         _say_error(str(exc))
         raise typer.Exit(exc.exit_code) from None
+    except Interrupted as exc:  # a build, saying which episode the folder holds
+        _say_error(str(exc))
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     except KeyboardInterrupt:
         _say_error("interrupted; nothing was written")
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -170,9 +173,14 @@ ConfigOpt = Annotated[
 ]
 
 
-OutputOpt = Annotated[
-    Optional[Path],  # noqa: UP045
-    typer.Option("-o", "--output", help="Output MP3 file or folder (default: audio/NAME.mp3)."),
+OutputOpt = Annotated[  # a string, as typed: "-o new/" names a folder (a Path drops the "/")
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="Output MP3 file or folder (default: audio/NAME.mp3).",
+    ),
 ]
 VoiceOpt = Annotated[
     Optional[str],  # noqa: UP045

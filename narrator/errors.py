@@ -40,3 +40,8 @@ class DependencyError(NarratorError):
     """espeak-ng, pyttsx3 or ffmpeg is missing or failed."""
 
     exit_code = 3
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) during a build, saying what the output folder now holds: the
+    complete previous episode or the complete new one. The CLI prints the message."""

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from narrator import __version__
-from narrator.atomic import atomic_output, scratch_dir
+from narrator.atomic import atomic_output, scratch_dir, staged
 from narrator.cache import AudioCache, content_key, default_cache_dir
-from narrator.config import Overrides, Settings, load_settings
-from narrator.errors import InputError, OutputError
+from narrator.config import Overrides, Settings, find_config, load_settings
+from narrator.errors import InputError, Interrupted, OutputError
 from narrator.ffmpeg import ffmpeg_version, find_ffmpeg
 from narrator.model import Essay, ProgressCallback, Script, Timeline, utterance_of
 
@@ -54,6 +54,7 @@ class Prepared:
     settings: Settings
     seconds: float  # reading, parsing and marking up
     warnings: tuple[str, ...] = ()  # words left out of the reading, by line (text/lexicon.py)
+    config_path: Path | None = None  # the settings file read, if any
 
 
 def prepare(
@@ -77,7 +78,10 @@ def prepare(
     script = _script(essay, settings, open_cache(settings) if use_cache else None)
     warnings = tuple(reading_warnings(essay, source.text, settings.reading))
     seconds = time.perf_counter() - started
-    return Prepared(essay_path, source.sha256, essay, script, settings, seconds, warnings)
+    config_path = config_file or find_config(essay_path)
+    return Prepared(
+        essay_path, source.sha256, essay, script, settings, seconds, warnings, config_path
+    )
 
 
 def _script(essay: Essay, settings: Settings, cache: AudioCache | None) -> Script:
@@ -128,22 +132,89 @@ def open_cache(settings: Settings) -> AudioCache:
     return AudioCache(root, settings.cache_max_mb * 1024 * 1024)
 
 
-def output_path(essay_path: Path, out: Path | None, settings: Settings) -> Path:
+def output_path(essay_path: Path, out: str | Path | None, settings: Settings) -> Path:
     """Where the MP3 goes: `out` (a file, or a folder to put NAME.mp3 in), else the
-    output folder. Only the output folder from the settings is created (by `build`, once
-    there is audio to write); a missing folder in `-o` is an error, as it is often a typo."""
-    name = f"{essay_path.stem}.{settings.format}"
+    output folder. `out` is as typed: a trailing slash names a folder. Only the output
+    folder from the settings is created (by `build`, once there is audio to write); a
+    missing folder in `-o` is an error, as it is often a typo, and so is a file name whose
+    extension is not the format's."""
+    suffix = f".{settings.format}"
+    name = f"{essay_path.stem}{suffix}"
     if out is None:
         return Path(settings.output_dir) / name
-    if out.is_dir():
-        return out / name
+    if Path(out).is_dir():
+        return Path(out) / name
     if str(out).endswith(("/", os.sep)):
         raise OutputError(f"output folder {out} does not exist", "create it or choose another -o")
+    out = Path(out)
     if not out.parent.is_dir():
         raise OutputError(
             f"output folder {out.parent} does not exist", "create it or choose another -o path"
         )
+    _refuse_special(out)
+    if out.suffix.lower() != suffix:
+        found = f"ends in {out.suffix}" if out.suffix else "has no extension"
+        raise OutputError(
+            f"-o {out} {found}, but the episode is {settings.format.upper()}",
+            f"name it {out.stem}{suffix}, or give a folder",
+        )
     return out
+
+
+def episode_inputs(prepared: Prepared) -> dict[Path, str]:
+    """The files a build of this essay reads, each with what it is to the user."""
+    settings, folder = prepared.settings, prepared.essay_path.resolve().parent
+    found = {prepared.essay_path: "the essay"}
+    if prepared.config_path is not None:
+        found[prepared.config_path] = "the settings file"
+    for role, name in (
+        ("the cover", settings.cover),
+        ("the intro", settings.intro),
+        ("the outro", settings.outro),
+    ):
+        if name:  # relative to the essay's folder, as plan_episode reads them
+            found[folder / Path(name).expanduser()] = role
+    return found
+
+
+def episode_files(output: Path) -> tuple[Path, ...]:
+    """Every file a build of the episode `output` may write: the MP3 and its sidecars."""
+    from narrator.publish.sidecars import sidecar_paths
+
+    return (output, *sidecar_paths(output))
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    if one.resolve() == other.resolve():
+        return True
+    try:
+        return os.path.samefile(one, other)
+    except OSError:  # one of them does not exist
+        return False
+
+
+def check_outputs(files: Sequence[Path], inputs: Mapping[Path, str]) -> None:
+    """Refuse, before any work, to write where a build would destroy a file narrator did
+    not make: over one of its inputs (under any name), or over anything that is not a
+    regular file (a folder, a device such as /dev/null, a FIFO)."""
+    for file in files:
+        for source, role in inputs.items():
+            if _same_file(file, source):
+                raise OutputError(
+                    f"the episode's {file.name} would replace {role}, {source};"
+                    " nothing was written",
+                    f"choose another -o, or rename {role}",
+                )
+        _refuse_special(file)
+
+
+def _refuse_special(path: Path) -> None:
+    """Refuse a path that exists and is not a regular file (or a link to one)."""
+    if (path.exists() or path.is_symlink()) and not path.is_file():
+        raise OutputError(
+            f"{path} exists and is not a regular file; nothing was written",
+            "choose another -o: narrator replaces only files",
+        )
 
 
 def voice_of(settings: Settings) -> Voice:
@@ -191,6 +262,7 @@ def plan_episode(prepared: Prepared, output: Path, with_cover: bool = True) -> E
             f" {MAX_CHAPTERS}",
             "merge some headings",
         )
+    check_outputs(episode_files(output), episode_inputs(prepared))
     ffmpeg = find_ffmpeg(settings.ffmpeg)
     voice = voice_of(settings)
     keys = utterance_keys(script, voice)
@@ -291,7 +363,8 @@ class BuildRequest:
     """What `narrator build` was asked to do."""
 
     essays: tuple[Path, ...]  # essays, or folders of them
-    output: Path | None = None  # a file (one essay) or a folder; None: the output_dir setting
+    # a file (one essay) or a folder, as typed ("x/" names a folder); None: output_dir setting
+    output: str | Path | None = None
     overrides: Overrides = Overrides()
     config_file: Path | None = None
     use_cache: bool = True
@@ -307,7 +380,7 @@ def build_all(request: BuildRequest, reporter: Reporter) -> list[BuildResult]:
 
     paths = essays_in(request.essays)
     output = request.output
-    if len(paths) > 1 and output is not None and not output.is_dir():
+    if len(paths) > 1 and output is not None and not Path(output).is_dir():
         raise OutputError(
             f"several essays need an output folder, and {output} is not one",
             "create the folder or leave out -o to use audio/",
@@ -322,6 +395,7 @@ def build_all(request: BuildRequest, reporter: Reporter) -> list[BuildResult]:
         plan_episode(one, target, with_cover=not request.dry_run)
         for one, target in zip(prepared, targets, strict=True)
     ]
+    _check_between(plans)
     if request.dry_run:
         for plan in plans:
             reporter.planned(chapter_plans(plan, request.use_cache), plan.output)
@@ -338,6 +412,20 @@ def build_all(request: BuildRequest, reporter: Reporter) -> list[BuildResult]:
     return results
 
 
+def _check_between(plans: Sequence[EpisodePlan]) -> None:
+    """Refuse essays whose episodes would overwrite each other or another essay's inputs."""
+    inputs = {path: role for plan in plans for path, role in episode_inputs(plan.prepared).items()}
+    written: dict[Path, Path] = {}
+    for plan in plans:
+        check_outputs(episode_files(plan.output), inputs)
+        other = written.setdefault(plan.output.resolve(), plan.prepared.essay_path)
+        if other != plan.prepared.essay_path:
+            raise OutputError(
+                f"{other} and {plan.prepared.essay_path} would both be built into {plan.output}",
+                "rename one of them",
+            )
+
+
 def build(
     plan: EpisodePlan,
     progress: ProgressCallback | None = None,
@@ -351,7 +439,7 @@ def build(
     from narrator.audio.assemble import EncodedChapter, encode_chapter, join_chapters, level_chapter
     from narrator.audio.produce import produce
     from narrator.audio.tag import write_tags
-    from narrator.publish.sidecars import write_sidecars
+    from narrator.publish.sidecars import sidecar_files, sidecar_paths
     from narrator.speech.engine import SAMPLE_RATE
     from narrator.speech.pool import Speech
 
@@ -360,39 +448,59 @@ def build(
     fmt, output = settings.audio, plan.output
     cache = open_cache(settings) if use_cache else None
     m4b = settings.format == "m4b"
-    with ExitStack() as stack:
-        scratch = Path(stack.enter_context(scratch_dir("build")))
-        # without the cache, clips still wait on disk (not in memory) for their chapter
-        store = cache if cache is not None else AudioCache(scratch / "clips", 1 << 62)
-        speech = Speech(plan.voice, plan.keys, store, settings.jobs, pool, stack)
-
-        def encode(spec: ChapterSpec, clip_of: ClipSource) -> EncodedChapter:
-            if m4b:  # levelled PCM, encoded to AAC once the whole episode is there
-                return level_chapter(spec, clip_of, SAMPLE_RATE, fmt, ffmpeg)
-            return encode_chapter(spec, clip_of, SAMPLE_RATE, fmt, ffmpeg)
-
-        # m4b chapters are not cached: the chapter cache holds MP3 frames
-        produced = produce(
-            plan.specs, speech, None if m4b else cache, scratch, encode, settings.jobs, progress
-        )
-        seconds = {"parse": prepared.seconds, **produced.seconds}
-        output.parent.mkdir(parents=True, exist_ok=True)  # only once there is audio
-        with atomic_output(output) as temp:
-            if m4b:
-                from narrator.audio.m4b import write_m4b
-
-                timeline = write_m4b(plan.specs, produced.chapters, fmt, temp, ffmpeg, plan.tags)
-                seconds["assemble and encode"] = time.perf_counter() - begun
-            else:
-                timeline = join_chapters(plan.specs, produced.chapters, fmt, temp)
-                started = time.perf_counter()
-                write_tags(temp, plan.tags, timeline)
-                seconds["tag"] = time.perf_counter() - started
     assert plan.tags.cover is not None  # a build plans with its cover
+    # the sidecars first, the MP3 last: all are replaced together, in this order
+    targets = [*sidecar_paths(output, plan.tags.cover.mime), output]
     script = prepared.script
-    sidecars = write_sidecars(
-        output, script, timeline, settings.pauses.sentence_ms, plan.tags.cover
-    )
+    had_episode = output.exists()
+    written: os.stat_result | None = None  # the new MP3, once complete under its temporary name
+    try:
+        with ExitStack() as stack:
+            scratch = Path(stack.enter_context(scratch_dir("build")))
+            # without the cache, clips still wait on disk (not in memory) for their chapter
+            store = cache if cache is not None else AudioCache(scratch / "clips", 1 << 62)
+            speech = Speech(plan.voice, plan.keys, store, settings.jobs, pool, stack)
+
+            def encode(spec: ChapterSpec, clip_of: ClipSource) -> EncodedChapter:
+                if m4b:  # levelled PCM, encoded to AAC once the whole episode is there
+                    return level_chapter(spec, clip_of, SAMPLE_RATE, fmt, ffmpeg)
+                return encode_chapter(spec, clip_of, SAMPLE_RATE, fmt, ffmpeg)
+
+            # m4b chapters are not cached: the chapter cache holds MP3 frames
+            produced = produce(
+                plan.specs, speech, None if m4b else cache, scratch, encode, settings.jobs, progress
+            )
+            seconds = {"parse": prepared.seconds, **produced.seconds}
+            try:
+                output.parent.mkdir(parents=True, exist_ok=True)  # only once there is audio
+                with staged(targets) as temps:
+                    temp = temps[output]
+                    if m4b:
+                        from narrator.audio.m4b import write_m4b
+
+                        timeline = write_m4b(
+                            plan.specs, produced.chapters, fmt, temp, ffmpeg, plan.tags
+                        )
+                        seconds["assemble and encode"] = time.perf_counter() - begun
+                    else:
+                        timeline = join_chapters(plan.specs, produced.chapters, fmt, temp)
+                        started = time.perf_counter()
+                        write_tags(temp, plan.tags, timeline)
+                        seconds["tag"] = time.perf_counter() - started
+                    sidecars = sidecar_files(
+                        output, script, timeline, settings.pauses.sentence_ms, plan.tags.cover
+                    )
+                    for path, data in sidecars.items():
+                        temps[path].write_bytes(data)
+                    written = os.stat(temp)
+            except OSError as exc:
+                unchanged = "; the previous episode is unchanged" if had_episode else ""
+                raise OutputError(
+                    f"cannot write {output}: {exc.strerror or exc}; nothing was written{unchanged}",
+                    "free some space or choose another -o",
+                ) from None
+    except KeyboardInterrupt:
+        raise Interrupted(_interrupted(output, written)) from None
     if cache is not None:
         cache.evict()
     segments = [s for chapter in script.chapters for s in chapter.segments]
@@ -404,11 +512,23 @@ def build(
         segments=len(segments),
         reused_segments=sum(utterance_of(s) not in produced.synthesized for s in segments),
         reused_chapters=produced.reused_chapters,
-        sidecars=sidecars,
+        sidecars=tuple(sidecars),
         words=sum(len(s.text.split()) for s in segments),
         stage_seconds=seconds,
         seconds=prepared.seconds + time.perf_counter() - begun,
     )
+
+
+def _interrupted(output: Path, written: os.stat_result | None) -> str:
+    """What an interrupted build left: the new episode is in place once its MP3 is (the
+    files are replaced together, the MP3 last), else the old one, untouched, or none."""
+    try:
+        now = os.stat(output)
+    except OSError:
+        return "interrupted; nothing was written"
+    if written is not None and (now.st_dev, now.st_ino) == (written.st_dev, written.st_ino):
+        return f"interrupted; the new episode is complete: {output} and its sidecars"
+    return f"interrupted; nothing was written: the previous episode {output} is unchanged"
 
 
 def say(text: str, settings: Settings, out: Path) -> str:

@@ -1,7 +1,7 @@
 """Sidecar files for podcast apps: Podcasting 2.0 JSON chapters and a WebVTT transcript.
 
 Pure: timelines in, text out, and back (for the listening page `narrator serve` shows).
-The pipeline writes the files next to the MP3.
+The pipeline writes the files next to the MP3, together with it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from narrator.atomic import atomic_output
 from narrator.model import ChapterMark, Cue, Script, ScriptChapter, Timeline, clock
 
 if TYPE_CHECKING:
@@ -112,18 +111,28 @@ def webvtt(cues: Sequence[Cue]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def write_sidecars(
+def sidecar_paths(output: Path, cover_mime: str | None = None) -> tuple[Path, ...]:
+    """The sidecars of the episode `output`: NAME.chapters.json, NAME.vtt and the cover
+    image, NAME.png for a PNG cover and NAME.jpg for a JPEG one (both when the cover is not
+    known); `narrator feed` links them."""
+    images: tuple[str, ...] = (".jpg", ".png")
+    if cover_mime is not None:
+        images = (".png",) if cover_mime == "image/png" else (".jpg",)
+    return (
+        output.with_suffix(".chapters.json"),
+        output.with_suffix(".vtt"),
+        *(output.with_suffix(suffix) for suffix in images),
+    )
+
+
+def sidecar_files(
     output: Path, script: Script, timeline: Timeline, sentence_ms: int, cover: Cover
-) -> tuple[Path, ...]:
-    """NAME.chapters.json, NAME.vtt and the cover image (NAME.jpg or .png) beside the MP3,
-    each written atomically; `narrator feed` links them."""
+) -> dict[Path, bytes]:
+    """The contents of the episode's sidecars, by path (see `sidecar_paths`)."""
     cues = sentence_cues(script.chapters, timeline, sentence_ms)
-    files = {
-        output.with_suffix(".chapters.json"): chapters_json(timeline).encode(),
-        output.with_suffix(".vtt"): webvtt(cues).encode(),
-        output.with_suffix(".png" if cover.mime == "image/png" else ".jpg"): cover.data,
+    chapters, transcript, image = sidecar_paths(output, cover.mime)
+    return {
+        chapters: chapters_json(timeline).encode(),
+        transcript: webvtt(cues).encode(),
+        image: cover.data,
     }
-    for path, data in files.items():
-        with atomic_output(path) as temp:
-            temp.write_bytes(data)
-    return tuple(files)
