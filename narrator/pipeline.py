@@ -493,12 +493,14 @@ def build(
                     for path, data in sidecars.items():
                         temps[path].write_bytes(data)
                     written = os.stat(temp)
-            except OSError as exc:
+            except (OSError, OutputError) as exc:
                 unchanged = "; the previous episode is unchanged" if had_episode else ""
-                raise OutputError(
-                    f"cannot write {output}: {exc.strerror or exc}; nothing was written{unchanged}",
-                    "free some space or choose another -o",
-                ) from None
+                if isinstance(exc, OutputError):  # a refused or full target, named by staged
+                    message, hint = exc.message, exc.hint
+                else:
+                    message = f"cannot write {output}: {exc.strerror or exc}"
+                    hint = "free some space or choose another -o"
+                raise OutputError(f"{message}; nothing was written{unchanged}", hint) from None
     except KeyboardInterrupt:
         raise Interrupted(_interrupted(output, written)) from None
     if cache is not None:

@@ -114,7 +114,8 @@ def test_a_read_only_output_folder(essay: Path, tmp_path: Path, read_only) -> No
     out = tmp_path / "out"
     out.mkdir()
     read_only(out)
-    one_line(build(essay, out / "episode.mp3", tmp_path / "cache"), 1, out / "episode.mp3")
+    line = one_line(build(essay, out / "episode.mp3", tmp_path / "cache"), 1, out)
+    assert "nothing was written" in line  # the episode and its sidecars are one unit
     assert list(out.iterdir()) == []
 
 
