@@ -126,6 +126,14 @@ EngineOpt = Annotated[
         + f" (default {DEFAULT_ENGINE.name}).",
     ),
 ]
+ClusterOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--cluster",
+        help="Speak on a Dask cluster's workers: its scheduler, tcp://HOST:8786 (default:"
+        " the cluster setting or $NARRATOR_CLUSTER; needs the cluster extra).",
+    ),
+]
 JobsOpt = Annotated[
     Optional[int],  # noqa: UP045
     typer.Option("-j", "--jobs", help="Worker processes (default: the CPU count)."),
@@ -144,6 +152,7 @@ def build(
     engine: EngineOpt = None,
     rate: RateOpt = None,
     jobs: JobsOpt = None,
+    cluster: ClusterOpt = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress or summary.")] = False,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Neither reuse nor store cached audio.")
@@ -167,7 +176,7 @@ def build(
     from narrator.pipeline import BuildRequest, build_all
     from narrator.report import BuildReporter
 
-    overrides = Overrides(title, author, engine, voice, rate, jobs, audio_format)
+    overrides = Overrides(title, author, engine, voice, rate, jobs, audio_format, cluster)
     request = BuildRequest(tuple(essays), output, overrides, config, not no_cache, dry_run)
     with _errors_to_exit_codes():
         build_all(request, BuildReporter(quiet))

@@ -40,6 +40,7 @@ class Overrides:
     rate: int | None = None
     jobs: int | None = None
     format: str | None = None
+    cluster: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ class Settings:
     lexicon: Lexicon = ()
     date_order: str = DATE_ORDERS[0]
     read_urls: bool = True
+    # a Dask scheduler (tcp://HOST:8786) whose workers speak the segments (the cluster extra)
+    cluster: str | None = field(default_factory=lambda: os.environ.get("NARRATOR_CLUSTER") or None)
 
     @property
     def reading(self) -> Reading:
@@ -109,6 +112,7 @@ _LOCAL_ONLY = {
     "output_dir",
     "cache_dir",
     "cache_max_mb",
+    "cluster",  # an essay must not send its text, or your build, to other machines
 }
 _TOP_KEYS = {f.name for f in fields(Settings)} - {"pauses", "audio", "lexicon"}
 
