@@ -21,7 +21,9 @@ from typing import Any
 import pytest
 from helpers import ROOMS, THOREAU, reused, run_cached
 
+from narrator.speech import pool
 from narrator.speech.cluster import refusal
+from narrator.speech.espeak import EspeakConfig
 
 LIBRARY_ENV, DATA_ENV = "NARRATOR_ESPEAK_LIBRARY", "ESPEAK_DATA_PATH"
 SKIP_REASON = "the cluster extra (dask[distributed]) is not installed; scripts/test installs it"
@@ -102,6 +104,12 @@ def test_three_essays_on_the_cluster_are_byte_identical_and_a_local_rebuild_reus
     # both, for government.md's two batches)
     assert proc.stdout.count("reused 0 of") == 3
     assert re.search(r"cluster workers that spoke: [12]\n", proc.stdout), proc.stdout
+    # each worker process kept the engine its first batch made, for the next batches
+    from distributed import Client
+
+    with Client(cluster, set_as_default=False, timeout=20) as client:
+        kept = client.run(lambda: pool._worker_config)
+    assert EspeakConfig("gmw/en-us") in kept.values(), kept
     # the cache is the client's: a local rebuild speaks nothing
     again = run_cached("build", essays, "-o", tmp_path, cache=cache, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
