@@ -211,6 +211,14 @@ QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="No progress or su
 NoCacheOpt = Annotated[
     bool, typer.Option("--no-cache", help="Neither reuse nor store cached audio.")
 ]
+ClusterOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--cluster",
+        help="Speak on a Dask cluster's workers: its scheduler, tcp://HOST:8786 (default:"
+        " the cluster setting or $NARRATOR_CLUSTER; needs the cluster extra).",
+    ),
+]
 JobsOpt = Annotated[
     Optional[int],  # noqa: UP045
     typer.Option("-j", "--jobs", help="Worker processes (default: the CPU count)."),
@@ -229,6 +237,7 @@ def build(
     engine: EngineOpt = None,
     rate: RateOpt = None,
     jobs: JobsOpt = None,
+    cluster: ClusterOpt = None,
     quiet: QuietOpt = False,
     no_cache: NoCacheOpt = False,
     dry_run: Annotated[
@@ -247,7 +256,16 @@ def build(
     from narrator.pipeline import BuildRequest, build_all
     from narrator.report import BuildReporter
 
-    overrides = Overrides(title, author, engine, voice, rate, jobs, audio_format)
+    overrides = Overrides(
+        title=title,
+        author=author,
+        engine=engine,
+        voice=voice,
+        rate=rate,
+        jobs=jobs,
+        format=audio_format,
+        cluster=cluster,
+    )
     request = BuildRequest(tuple(essays), output, overrides, config, not no_cache, dry_run)
     with _errors_to_exit_codes():
         build_all(request, BuildReporter(quiet))
@@ -370,7 +388,15 @@ def watch(
     from narrator.watch import changed_chapters
     from narrator.watch import watch as watch_files
 
-    overrides = Overrides(title, author, engine, voice, rate, jobs, audio_format)
+    overrides = Overrides(
+        title=title,
+        author=author,
+        engine=engine,
+        voice=voice,
+        rate=rate,
+        jobs=jobs,
+        format=audio_format,
+    )
     previous: Prepared | None = None
 
     def files() -> list[Path]:

@@ -46,6 +46,7 @@ class Overrides:
     language: str | None = None
     owner_name: str | None = None
     owner_email: str | None = None
+    cluster: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ class Settings:
     subcategory: str | None = None
     owner_name: str | None = None
     owner_email: str | None = None
+    # a Dask scheduler (tcp://HOST:8786) whose workers speak the segments (the cluster extra)
+    cluster: str | None = field(default_factory=lambda: os.environ.get("NARRATOR_CLUSTER") or None)
 
     @property
     def reading(self) -> Reading:
@@ -121,6 +124,7 @@ _LOCAL_ONLY = {
     "output_dir",
     "cache_dir",
     "cache_max_mb",
+    "cluster",  # an essay must not send its text, or your build, to other machines
 }
 _TOP_KEYS = {f.name for f in fields(Settings)} - {"pauses", "audio", "lexicon"}
 

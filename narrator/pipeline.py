@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from narrator.audio.cover import Cover
     from narrator.audio.tag import EpisodeTags
     from narrator.model import Utterance
+    from narrator.speech.cluster import Cluster
     from narrator.speech.pool import Voice
 
 log = logging.getLogger(__name__)
@@ -344,6 +345,7 @@ class BuildResult:
     words: int
     stage_seconds: Mapping[str, float]  # from the build's start: synthesis and encoding overlap
     seconds: float  # the whole build, parsing included
+    cluster_workers: int | None = None  # cluster workers that spoke; None: the local pool
 
 
 class Reporter(Protocol):
@@ -376,6 +378,7 @@ def build_all(request: BuildRequest, reporter: Reporter) -> list[BuildResult]:
 
     Every essay is read, checked and planned (cover, intro, outro, voice) before any audio
     is made, so a mistake in the last essay costs no time."""
+    from narrator.speech.cluster import connect
     from narrator.speech.pool import synthesis_pool
 
     paths = essays_in(request.essays)
@@ -401,12 +404,13 @@ def build_all(request: BuildRequest, reporter: Reporter) -> list[BuildResult]:
             reporter.planned(chapter_plans(plan, request.use_cache), plan.output)
         return []
     results = []
-    with synthesis_pool(prepared[0].settings.jobs) as pool:
+    first = prepared[0].settings
+    with synthesis_pool(first.jobs) as pool, connect(first.cluster) as cluster:
         for plan in plans:
             # workers serve one voice: essays with other voice settings get their own
             shared = pool if plan.voice.engine == plans[0].voice.engine else None
             with reporter.progress() as progress:
-                result = build(plan, progress, request.use_cache, shared)
+                result = build(plan, progress, request.use_cache, shared, cluster)
             reporter.built(result)
             results.append(result)
     return results
@@ -431,15 +435,17 @@ def build(
     progress: ProgressCallback | None = None,
     use_cache: bool = True,
     pool: ProcessPoolExecutor | None = None,
+    cluster: Cluster | None = None,
 ) -> BuildResult:
     """Speak, level, encode and tag the planned episode into its output, then write its
     sidecars (with `pool`'s workers when several builds share them). MP3 and m4b alike go
     through the producer: chapters are levelled (and, for MP3, encoded and cached) as soon
-    as their clips exist."""
+    as their clips exist. With a `cluster`, its workers speak the missing segments."""
     from narrator.audio.assemble import EncodedChapter, encode_chapter, join_chapters, level_chapter
     from narrator.audio.produce import produce
     from narrator.audio.tag import write_tags
     from narrator.publish.sidecars import sidecar_files, sidecar_paths
+    from narrator.speech.cluster import ClusterSpeech
     from narrator.speech.engine import SAMPLE_RATE
     from narrator.speech.pool import Speech
 
@@ -459,7 +465,11 @@ def build(
             scratch = Path(stack.enter_context(scratch_dir("build")))
             # without the cache, clips still wait on disk (not in memory) for their chapter
             store = cache if cache is not None else AudioCache(scratch / "clips", 1 << 62)
-            speech = Speech(plan.voice, plan.keys, store, settings.jobs, pool, stack)
+            speech = (
+                Speech(plan.voice, plan.keys, store, settings.jobs, pool, stack)
+                if cluster is None
+                else ClusterSpeech(cluster, plan.voice, plan.keys, store)
+            )
 
             def encode(spec: ChapterSpec, clip_of: ClipSource) -> EncodedChapter:
                 if m4b:  # levelled PCM, encoded to AAC once the whole episode is there
@@ -518,6 +528,7 @@ def build(
         words=sum(len(s.text.split()) for s in segments),
         stage_seconds=seconds,
         seconds=prepared.seconds + time.perf_counter() - begun,
+        cluster_workers=speech.workers,
     )
 
 

@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 SEED = SHARED / "seeds" / "000_52290ec427b70c5b.txt"
 EMERSON = SHARED / "corpus" / "emerson-nature.md"
+THOREAU = SHARED / "corpus" / "thoreau-civil-disobedience.md"
 SENTENCE = "Undoubtedly we have no questions to ask which are unanswerable."
 EDITED = "Undoubtedly we have no questions at all to ask which are unanswerable."
 CHAPTER_2 = "### CHAPTER I\n"
@@ -209,17 +210,56 @@ def piper() -> None:
     )
 
 
+def cluster(work: Path, runs: int) -> None:
+    """The corpus (both essays, one build) spoken by a local Dask cluster of two one-thread
+    workers against the local pool (-j 2), cold, alternating; medians and their ratio. The
+    cluster is started before the timing, as a long-lived one would be."""
+    try:
+        from distributed import LocalCluster
+    except ImportError:
+        print("cluster: the cluster extra is not installed; skipped")
+        return
+    corpus = work / "corpus"
+    corpus.mkdir()
+    for essay in (EMERSON, THOREAU):
+        shutil.copyfile(essay, corpus / essay.name)
+    outputs = {"pool": work / "out-pool", "cluster": work / "out-cluster"}
+    for folder in outputs.values():
+        folder.mkdir()
+    times: dict[str, list[float]] = {"pool": [], "cluster": []}
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    ) as local:
+        extra = {"pool": ["-j", "2"], "cluster": ["--cluster", local.scheduler_address]}
+        for number in range(runs):
+            for how, out in outputs.items():
+                cache = work / f"cache-{how}-{number}"
+                command = narrator("build", corpus, "-o", out, "-q", *extra[how])
+                times[how].append(run(command, cache)[0])
+                shutil.rmtree(cache)
+    same = all(
+        (outputs["pool"] / name).read_bytes() == (outputs["cluster"] / name).read_bytes()
+        for name in ("emerson-nature.mp3", "thoreau-civil-disobedience.mp3")
+    )
+    median = statistics.median
+    pool, spread = median(times["pool"]), median(times["cluster"])
+    print(f"the corpus on a local 2-worker Dask cluster ({runs} runs each, alternating; medians)")
+    print(f"  local pool (-j 2)        {pool:7.2f} s")
+    print(f"  cluster (2 workers)      {spread:7.2f} s  (identical MP3s: {same})")
+    print(f"  ratio cluster / pool     {spread / pool:7.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3, help="runs per timing (median)")
     parser.add_argument(
         "--only",
-        choices=("plain", "memory", "startup", "rebuild", "piper"),
+        choices=("plain", "memory", "startup", "rebuild", "piper", "cluster"),
         action="append",
         help="run only these parts (repeatable; default: all)",
     )
     args = parser.parse_args()
-    parts = args.only or ["plain", "memory", "startup", "rebuild", "piper"]
+    parts = args.only or ["plain", "memory", "startup", "rebuild", "piper", "cluster"]
     print(f"narrator bench, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}")
     with tempfile.TemporaryDirectory(prefix="narrator-bench-") as folder:
         work = Path(folder)
@@ -235,6 +275,8 @@ def main() -> None:
             rebuilds(work)
         if "piper" in parts:
             piper()
+        if "cluster" in parts:
+            cluster(work, args.runs)
 
 
 if __name__ == "__main__":

@@ -72,6 +72,7 @@ def prosody_for(base: Prosody, emphasis: Emphasis, style: Style = Style.BODY) ->
 
 _worker_engine: SpeechEngine | None = None
 _worker_config: EngineConfig | None = None
+_worker_lock = threading.Lock()  # a cluster worker may run tasks on several threads
 
 
 _PARENT_CHECK_S = 0.2  # how often a worker checks that the process that started it lives
@@ -134,34 +135,46 @@ def stop_workers(pool: ProcessPoolExecutor) -> None:
                 worker.join(_STOP_WAIT_S)
 
 
+def segment_payloads(
+    voice: Voice, batch: Sequence[Utterance], keys: Sequence[str]
+) -> dict[str, bytes]:
+    """The per-batch work, wherever it runs (a local worker process or a cluster's
+    worker): speak each utterance with this process's engine and trim it; returns what the
+    store keeps under each key (today trimmed mono PCM).
+
+    A pure function of its arguments (the engine undoes the state espeak-ng carries
+    between utterances), so any worker may run any batch, or run it again, and the result
+    is the same bytes. The engine is made once per process, by the first batch rather than
+    a pool initializer, so that a bad setting (an unknown voice) reaches the caller as its
+    error."""
+    global _worker_engine, _worker_config
+    with _worker_lock:
+        if _worker_engine is None:
+            _worker_engine, _worker_config = registry.make_engine(voice.engine), voice.engine
+        elif voice.engine != _worker_config:
+            # the engine undoes espeak-ng's carried state for the voice it started with only
+            raise SettingsError(
+                "a speech worker speaks with one voice, and essays with other voice settings"
+                " asked this one to change",
+                "build them one at a time (on a cluster, restart its workers between voices)",
+            )
+        payloads = {}
+        for utterance, key in zip(batch, keys, strict=True):
+            audio = _worker_engine.synthesize(utterance.text, voice.prosody_of(utterance))
+            payloads[key] = trim_silence(audio.pcm, audio.sample_rate)
+        return payloads
+
+
 def _synthesize_batch(
     voice: Voice, batch: list[Utterance], store: AudioCache, keys: list[str], back: bool = False
 ) -> list[bytes]:
-    """Runs in a worker: speak each utterance, trim it and put it in `store` under its key;
-    return the clips too only if `back`.
-
-    The clips go straight to the store (a file each) rather than back through the pool's
-    pipe, so the parent never holds more audio than the chapter it is encoding. The engine
-    is made by the first task rather than the pool initializer so that a bad setting (an
-    unknown voice) reaches the parent as its error."""
-    global _worker_engine, _worker_config
-    if _worker_engine is None:
-        _worker_engine, _worker_config = registry.make_engine(voice.engine), voice.engine
-    elif voice.engine != _worker_config:
-        # the engine undoes espeak-ng's carried state for the voice it started with only
-        raise SettingsError(
-            "a worker pool can only be shared by essays with the same voice settings",
-            "build them one at a time",
-        )
-    engine = _worker_engine
-    clips = []
-    for utterance, key in zip(batch, keys, strict=True):
-        audio = engine.synthesize(utterance.text, voice.prosody_of(utterance))
-        clip = trim_silence(audio.pcm, audio.sample_rate)
-        store.put(SEGMENTS, key, clip)
-        if back:
-            clips.append(clip)
-    return clips
+    """Runs in a local worker: the batch's clips go straight to the store (a file each)
+    rather than back through the pool's pipe, so the parent never holds more audio than
+    the chapter it is encoding; they come back too only if `back`."""
+    payloads = segment_payloads(voice, batch, keys)
+    for key, payload in payloads.items():
+        store.put(SEGMENTS, key, payload)
+    return list(payloads.values()) if back else []
 
 
 def batches(utterances: list[Utterance]) -> list[list[Utterance]]:
@@ -227,21 +240,6 @@ def finished(future: Future[list[bytes]]) -> list[bytes]:
         raise DependencyError("a speech worker process died", "run `narrator doctor`") from exc
 
 
-def speak_now(
-    pool: ProcessPoolExecutor,
-    voice: Voice,
-    utterance: Utterance,
-    keys: Mapping[Utterance, str],
-    store: AudioCache,
-) -> bytes:
-    """One clip, synthesized now: for a clip that vanished from the store (a corrupt entry
-    removed, evicted by another build, or a `cache clear`) after the build counted on it.
-    It comes back through the pipe: in the store it could vanish again."""
-    task = pool.submit(_synthesize_batch, voice, [utterance], store, [keys[utterance]], True)
-    (clip,) = finished(task)
-    return clip
-
-
 def synthesis_pool(jobs: int) -> ProcessPoolExecutor:
     """Worker processes for synthesis, started with `spawn`; several builds may share one."""
     context = multiprocessing.get_context("spawn")
@@ -254,7 +252,10 @@ def synthesis_pool(jobs: int) -> ProcessPoolExecutor:
 
 
 class Speech:
-    """Clips in a store, spoken by a worker pool that is started only when needed."""
+    """Clips in a store, spoken by a worker pool that is started only when needed.
+
+    The cluster (cluster.py) speaks through the same interface: it overrides `spoken`
+    and `speak_now`."""
 
     def __init__(
         self,
@@ -278,6 +279,11 @@ class Speech:
             stop_workers(self._pool)
         return False
 
+    @property
+    def workers(self) -> int | None:
+        """How many cluster workers spoke for this build; None: the local pool did."""
+        return None
+
     def pool(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
@@ -292,13 +298,28 @@ class Speech:
             return {}
         return submit(self.pool(), self.voice, utterances, self.keys, self.store)
 
+    def spoken(self, utterances: Sequence[Utterance]) -> Iterator[list[Utterance]]:
+        """Speak `utterances` into the store, yielding each batch once its clips are there."""
+        return _as_done(self.submit(utterances))
+
+    def speak_now(self, utterance: Utterance) -> bytes:
+        """Speak one clip into the store now, and return it: it comes back through the
+        pipe, since in the store it could vanish again (a `cache clear` meanwhile)."""
+        key = self.keys[utterance]
+        task = self.pool().submit(
+            _synthesize_batch, self.voice, [utterance], self.store, [key], True
+        )
+        (clip,) = finished(task)
+        return clip
+
     def clip(self, utterance: Utterance) -> bytes:
-        """A clip from the store; one found corrupt (and removed) is spoken again."""
+        """A clip from the store; one that vanished (a corrupt entry removed, or evicted by
+        another build) after the build counted on it is spoken again."""
         found = self.store.get(SEGMENTS, self.keys[utterance])
         if found is not None:
             return found
         self.respoken.add(utterance)
-        return speak_now(self.pool(), self.voice, utterance, self.keys, self.store)
+        return self.speak_now(utterance)
 
 
 def speak_batches(
@@ -307,7 +328,7 @@ def speak_batches(
     """Synthesize `missing` into the store, yielding each batch as it is done and
     reporting progress in characters spoken."""
     total, said = sum(len(u.text) for u in missing), 0
-    for batch in _as_done(speech.submit(missing)):
+    for batch in speech.spoken(missing):
         said += sum(len(u.text) for u in batch)
         if progress is not None:
             progress("synthesizing", said, total)
