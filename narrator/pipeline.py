@@ -442,7 +442,7 @@ def build(
     through the producer: chapters are levelled (and, for MP3, encoded and cached) as soon
     as their clips exist. With a `cluster`, its workers speak the missing segments."""
     from narrator.audio.assemble import EncodedChapter, encode_chapter, join_chapters, level_chapter
-    from narrator.audio.produce import produce
+    from narrator.audio.produce import Produced, produce
     from narrator.audio.tag import write_tags
     from narrator.publish.sidecars import sidecar_files, sidecar_paths
     from narrator.speech.cluster import ClusterSpeech
@@ -476,22 +476,40 @@ def build(
                     return level_chapter(spec, clip_of, SAMPLE_RATE, fmt, ffmpeg)
                 return encode_chapter(spec, clip_of, SAMPLE_RATE, fmt, ffmpeg)
 
-            # m4b chapters are not cached: the chapter cache holds MP3 frames
-            produced = produce(
-                plan.specs, speech, None if m4b else cache, scratch, encode, settings.jobs, progress
+            # an unchanged m4b comes whole from the cache; its chapters are not cached (the
+            # chapter cache holds MP3 frames)
+            episode = _cached_m4b(plan, cache) if m4b else None
+            produced = (
+                Produced((), frozenset(), len(plan.specs), {})
+                if episode is not None
+                else produce(
+                    plan.specs,
+                    speech,
+                    None if m4b else cache,
+                    scratch,
+                    encode,
+                    settings.jobs,
+                    progress,
+                )
             )
             seconds = {"parse": prepared.seconds, **produced.seconds}
             try:
                 output.parent.mkdir(parents=True, exist_ok=True)  # only once there is audio
                 with staged(targets) as temps:
                     temp = temps[output]
-                    if m4b:
-                        from narrator.audio.m4b import write_m4b
+                    if episode is not None:
+                        data, timeline = episode
+                        temp.write_bytes(data)
+                    elif m4b:
+                        from narrator.audio import m4b as m4b_file
 
-                        timeline = write_m4b(
+                        timeline = m4b_file.write_m4b(
                             plan.specs, produced.chapters, fmt, temp, ffmpeg, plan.tags
                         )
                         seconds["assemble and encode"] = time.perf_counter() - begun
+                        if cache is not None:
+                            blob = m4b_file.episode_blob(temp.read_bytes(), timeline)
+                            cache.put(m4b_file.EPISODES, _m4b_key(plan), blob)
                     else:
                         timeline = join_chapters(plan.specs, produced.chapters, fmt, temp)
                         started = time.perf_counter()
@@ -530,6 +548,21 @@ def build(
         seconds=prepared.seconds + time.perf_counter() - begun,
         cluster_workers=speech.workers,
     )
+
+
+def _m4b_key(plan: EpisodePlan) -> str:
+    from narrator.audio.m4b import episode_key
+
+    settings = plan.prepared.settings
+    return episode_key(plan.specs, settings.audio, plan.tags, ffmpeg_version(plan.ffmpeg))
+
+
+def _cached_m4b(plan: EpisodePlan, cache: AudioCache | None) -> tuple[bytes, Timeline] | None:
+    """The encoded m4b and its timeline when an unchanged episode was built before."""
+    from narrator.audio.m4b import EPISODES, from_episode_blob
+
+    blob = cache.get(EPISODES, _m4b_key(plan)) if cache is not None else None
+    return from_episode_blob(blob) if blob is not None else None
 
 
 def _interrupted(output: Path, written: os.stat_result | None) -> str:

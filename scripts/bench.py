@@ -193,6 +193,18 @@ def rebuilds(work: Path) -> None:
     print(f"    dry run, all:          {plan.strip().splitlines()[-1]}")
 
 
+def m4b_rebuild(work: Path) -> None:
+    """A cold m4b build of emerson and an unchanged rebuild (the episode from the cache)."""
+    out, cache = work / "out.m4b", work / "cache-m4b"
+    cold = run(narrator("build", EMERSON, "-o", out, "--format", "m4b", "-q"), cache)[0]
+    before = out.read_bytes()
+    noop = run(narrator("build", EMERSON, "-o", out, "--format", "m4b", "-q"), cache)[0]
+    print("emerson-nature.md as m4b (one run each)")
+    print(f"  cold build               {cold:7.2f} s")
+    print(f"  unchanged rebuild        {noop:7.2f} s  = {100 * noop / cold:5.1f}% of cold"
+          f"  (bytes unchanged: {out.read_bytes() == before})")  # fmt: skip
+
+
 def piper() -> None:
     """The neural engine's real-time factor on the seed essay (scripts/bench_piper.py)."""
     import importlib.util
@@ -254,12 +266,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per timing (median)")
     parser.add_argument(
         "--only",
-        choices=("plain", "memory", "startup", "rebuild", "piper", "cluster"),
+        choices=("plain", "memory", "startup", "rebuild", "m4b", "piper", "cluster"),
         action="append",
         help="run only these parts (repeatable; default: all)",
     )
     args = parser.parse_args()
-    parts = args.only or ["plain", "memory", "startup", "rebuild", "piper", "cluster"]
+    parts = args.only or ["plain", "memory", "startup", "rebuild", "m4b", "piper", "cluster"]
     print(f"narrator bench, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}")
     with tempfile.TemporaryDirectory(prefix="narrator-bench-") as folder:
         work = Path(folder)
@@ -273,6 +285,8 @@ def main() -> None:
             startup(work)
         if "rebuild" in parts:
             rebuilds(work)
+        if "m4b" in parts:
+            m4b_rebuild(work)
         if "piper" in parts:
             piper()
         if "cluster" in parts:

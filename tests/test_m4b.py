@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import re
+from contextlib import nullcontext
 from pathlib import Path
+from types import SimpleNamespace
 
 from helpers import EXAMPLE, build, ffmetadata
+
+from narrator.config import Overrides
+from narrator.pipeline import BuildRequest, BuildResult, build_all
+from narrator.speech.pool import Voice
 
 
 def test_m4b_has_chapters_cover_and_is_repeatable(tmp_path: Path) -> None:
@@ -22,3 +28,34 @@ def test_m4b_has_chapters_cover_and_is_repeatable(tmp_path: Path) -> None:
     assert tags["\xa9nam"] == ["On Walking Slowly"] and tags["\xa9ART"] == ["The narrator project"]
     assert tags["covr"] and MP4(first).info.channels == 1
     assert first.with_suffix(".chapters.json").is_file()
+
+
+def test_an_unchanged_m4b_comes_whole_from_the_cache(
+    fake_engine: Voice, essay: Path, tmp_path: Path, fresh_cache: Path
+) -> None:
+    """An unchanged m4b rebuild copies the cached episode: no speaking, levelling or AAC
+    encoding, the same bytes; a changed title makes it again."""
+    results: list[BuildResult] = []
+    reporter = SimpleNamespace(
+        progress=lambda: nullcontext(None),
+        planned=lambda plans, target: None,
+        warn=print,
+        built=results.append,
+    )
+
+    def build_m4b(name: str, title: str | None = None) -> Path:
+        out = tmp_path / f"{name}.m4b"
+        request = BuildRequest(
+            (essay,), out, Overrides(engine="fake", jobs=1, format="m4b", title=title)
+        )
+        build_all(request, reporter)
+        return out
+
+    first, again = build_m4b("first"), build_m4b("again")
+    assert again.read_bytes() == first.read_bytes()
+    assert "assemble and encode" in results[0].stage_seconds
+    assert "assemble and encode" not in results[1].stage_seconds  # nothing was encoded
+    assert results[1].reused_chapters == len(results[1].timeline.chapters)
+    assert results[1].timeline == results[0].timeline
+    build_m4b("retitled", "Another Title")
+    assert "assemble and encode" in results[2].stage_seconds

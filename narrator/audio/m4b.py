@@ -9,8 +9,11 @@ samples hold exactly. Levelled chapters are not cached for m4b.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 from narrator.atomic import scratch_dir
@@ -21,8 +24,9 @@ from narrator.audio.assemble import (
     episode_timeline,
 )
 from narrator.audio.tag import EpisodeTags
+from narrator.cache import content_key
 from narrator.ffmpeg import run_ffmpeg
-from narrator.model import AudioFormat, ChapterMark, Timeline
+from narrator.model import AudioFormat, ChapterMark, Cue, Timeline
 from narrator.speech.engine import SAMPLE_RATE
 
 
@@ -90,3 +94,50 @@ def write_m4b(
              "-fflags", "+bitexact", "-flags:a", "+bitexact", "-f", "mp4", "-y", str(out)],
         )  # fmt: skip
     return timeline
+
+
+EPISODES = "m4b"  # cache kind: a whole encoded m4b episode and its timeline
+_EPISODE_FORMAT = 1  # of a cached episode (episode_blob)
+
+
+def episode_key(
+    specs: Sequence[ChapterSpec], fmt: AudioFormat, tags: EpisodeTags, encoder: str
+) -> str:
+    """The cache key of an m4b episode: every chapter's key (which covers its segments,
+    pauses, levelling and framing), the format, the tags and cover, and the encoder."""
+    cover = hashlib.sha256(tags.cover.data).hexdigest() if tags.cover is not None else ""
+    return content_key(
+        "m4b episode",
+        _EPISODE_FORMAT,
+        encoder,
+        asdict(fmt),
+        [spec.key for spec in specs],
+        ffmetadata(tags, ()),
+        cover,
+    )
+
+
+def episode_blob(m4b: bytes, timeline: Timeline) -> bytes:
+    """An encoded episode and its timeline, as the cache keeps them."""
+    header = json.dumps(
+        {
+            "chapters": [[m.title, m.start_ms, m.end_ms] for m in timeline.chapters],
+            "duration": timeline.duration_ms,
+            "cues": [[[c.text, c.start_ms, c.end_ms] for c in cues] for cues in timeline.cues],
+        },
+        ensure_ascii=False,
+    ).encode()
+    return len(header).to_bytes(4, "big") + header + m4b
+
+
+def from_episode_blob(blob: bytes) -> tuple[bytes, Timeline] | None:
+    """`episode_blob`'s parts back; None when `blob` is not in its form."""
+    size = int.from_bytes(blob[:4], "big")
+    try:
+        header = json.loads(blob[4 : 4 + size])
+        chapters = tuple(ChapterMark(t, int(a), int(b)) for t, a, b in header["chapters"])
+        cues = tuple(tuple(Cue(t, int(a), int(b)) for t, a, b in c) for c in header["cues"])
+        timeline = Timeline(chapters, int(header["duration"]), cues)
+    except (ValueError, KeyError, TypeError):
+        return None
+    return blob[4 + size :], timeline
