@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger(__name__)
 CACHE_ENV = "NARRATOR_CACHE_DIR"
 SCHEMA = 1  # bump when the meaning or format of entries changes
 DEFAULT_MAX_MB = 2048
@@ -74,13 +76,16 @@ class AudioCache:
         try:
             blob = path.read_bytes()
         except OSError:
+            log.debug("cache miss: %s %s", kind, key)
             return None
         payload = blob[len(_MAGIC) + _DIGEST :]
         if blob[: len(_MAGIC)] != _MAGIC or blob[len(_MAGIC) : len(_MAGIC) + _DIGEST] != (
             hashlib.sha256(payload).digest()
         ):
             path.unlink(missing_ok=True)
+            log.info("cache entry corrupt, removed: %s %s", kind, key)
             return None
+        log.debug("cache hit: %s %s", kind, key)
         with contextlib.suppress(OSError):  # evicted by another build meanwhile: fine
             os.utime(path)  # least recently used goes first
         return payload

@@ -7,6 +7,7 @@ a traceback.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from narrator import __version__
-from narrator.errors import NarratorError, OutputError
+from narrator.errors import NarratorError
 
 if TYPE_CHECKING:
     from narrator.cache import AudioCache
@@ -72,8 +73,22 @@ def _main(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "-v",
+            "--verbose",
+            help="Log what a maintainer needs to see: every ffmpeg command line, cache hits"
+            " and misses, the engine library.",
+        ),
+    ] = False,
 ) -> None:
     """Turn a written essay into a chaptered, tagged podcast episode, offline."""
+    if verbose:  # narrator's own loggers only, not its libraries'
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("narrator: %(name)s: %(message)s"))
+        logging.getLogger("narrator").addHandler(handler)
+        logging.getLogger("narrator").setLevel(logging.DEBUG)
 
 
 EssayArg = Annotated[Path, typer.Argument(help="The essay: Markdown (.md) or plain text.")]
@@ -138,39 +153,14 @@ def build(
     Several essays (or a folder) are built into the output folder one after another,
     sharing one pool of speech workers; every essay is read and checked before any audio
     is made."""
-    from narrator import pipeline
-    from narrator.pipeline import essays_in, prepare
-    from narrator.report import progress_reporter, render_build, render_plan
-    from narrator.speech.pool import synthesis_pool
+    from narrator.config import Overrides
+    from narrator.pipeline import BuildRequest, build_all
+    from narrator.report import BuildReporter
 
-    flags = {"title": title, "author": author, "voice": voice, "rate": rate, "jobs": jobs}
-    flags["format"], flags["engine"] = audio_format, engine
+    overrides = Overrides(title, author, engine, voice, rate, jobs, audio_format)
+    request = BuildRequest(tuple(essays), output, overrides, config, not no_cache, dry_run)
     with _errors_to_exit_codes():
-        paths = essays_in(essays)
-        if len(paths) > 1 and output is not None and not output.is_dir():
-            raise OutputError(
-                f"several essays need an output folder, and {output} is not one",
-                "create the folder or leave out -o to use audio/",
-            )
-        # a dry run reads the cache but writes nothing, not even the script
-        use = not (no_cache or dry_run)
-        prepared = [prepare(path, flags, config, use_cache=use) for path in paths]
-        targets = [pipeline.output_path(p.essay_path, output, p.settings) for p in prepared]
-        if dry_run:
-            for one, target in zip(prepared, targets, strict=True):
-                render_plan(pipeline.plan(one, use_cache=not no_cache), target)
-            return
-        covers = [pipeline.cover_for(one) for one in prepared]  # checked before any audio
-        with synthesis_pool(prepared[0].settings.jobs) as pool:
-            for one, cover, target in zip(prepared, covers, targets, strict=True):
-                # workers serve one voice: essays with other voice settings get their own
-                same = pipeline.same_voice(one.settings, prepared[0].settings)
-                with progress_reporter(enabled=not quiet) as progress:
-                    result = pipeline.build(
-                        one, cover, target, progress, not no_cache, pool if same else None
-                    )
-                if not quiet:
-                    render_build(result)
+        build_all(request, BuildReporter(quiet))
 
 
 class ScriptFormat(str, Enum):
@@ -189,11 +179,12 @@ def script(
     config: ConfigOpt = None,
 ) -> None:
     """Print the spoken script of ESSAY: chapters, segments, pauses and emphasis."""
+    from narrator.config import Overrides
     from narrator.pipeline import prepare
     from narrator.text.markup import script_to_json, script_to_text
 
     with _errors_to_exit_codes():
-        prepared = prepare(essay, {"title": title, "author": author}, config)
+        prepared = prepare(essay, Overrides(title=title, author=author), config)
         if fmt is ScriptFormat.json:
             print(json.dumps(script_to_json(prepared.script), ensure_ascii=False, indent=2))
         else:
@@ -208,12 +199,11 @@ def voices(
     ] = None,
 ) -> None:
     """List the voices of both engines: espeak-ng's and the installed Piper voices."""
-    from narrator.config import DEFAULT_VOICE
     from narrator.report import render_voices
     from narrator.speech.registry import all_voices
 
     with _errors_to_exit_codes():
-        found = all_voices(DEFAULT_VOICE)
+        found = all_voices()
         if language:
             found = [v for v in found if any(lang.startswith(language) for lang in v.languages)]
         render_voices(found)
@@ -251,11 +241,11 @@ def say(
 ) -> None:
     """Speak TEXT to a short audio file, as a build would, to audition a pronunciation."""
     from narrator import pipeline
-    from narrator.config import load_settings
+    from narrator.config import Overrides, load_settings
 
     with _errors_to_exit_codes():
-        flags = {"voice": voice, "engine": engine, "rate": rate}
-        settings = load_settings(Path.cwd() / "say", {}, flags, config)
+        overrides = Overrides(voice=voice, engine=engine, rate=rate)
+        settings = load_settings(Path.cwd() / "say", {}, overrides, config)
         spoken = pipeline.say(text, settings, output)
         print(f"said “{spoken}” into {output}")
 
@@ -274,13 +264,11 @@ def watch(
 ) -> None:
     """Build ESSAY, then rebuild it whenever it or its narrator.toml is saved (Ctrl-C stops)."""
     from narrator import pipeline
-    from narrator.config import find_config
-    from narrator.pipeline import prepare
+    from narrator.config import Overrides, find_config
     from narrator.watch import changed_chapters
     from narrator.watch import watch as watch_files
 
-    flags = {"title": title, "author": author, "voice": voice, "rate": rate, "jobs": jobs}
-    flags["engine"] = engine
+    overrides = Overrides(title, author, engine, voice, rate, jobs)
     previous: Prepared | None = None
 
     def files() -> list[Path]:
@@ -292,7 +280,7 @@ def watch(
         if changed:
             print(f"changed: {', '.join(changed)}", flush=True)
         try:
-            prepared = prepare(essay, flags, config)
+            prepared = pipeline.prepare(essay, overrides, config)
             if previous is not None:
                 chapters = changed_chapters(previous.script, prepared.script)
                 print(
@@ -300,7 +288,7 @@ def watch(
                 )
             previous = prepared
             target = pipeline.output_path(essay, output, prepared.settings)
-            result = pipeline.build(prepared, pipeline.cover_for(prepared), target)
+            result = pipeline.build(pipeline.plan_episode(prepared, target))
         except NarratorError as exc:
             _say_error(f"{exc} (still watching)")
             return
@@ -406,7 +394,7 @@ def _cache(config: Path | None) -> AudioCache:
     from narrator.config import load_settings
     from narrator.pipeline import open_cache
 
-    return open_cache(load_settings(Path.cwd() / "essay", {}, {}, config))
+    return open_cache(load_settings(Path.cwd() / "essay", {}, config_file=config))
 
 
 @cache_app.command("info")

@@ -1,18 +1,24 @@
-"""Settings: defaults < narrator.toml < the essay's front matter < command-line flags."""
+"""Settings: defaults < narrator.toml < the essay's front matter < command-line overrides.
+
+The only translator from what a user wrote (a file, front matter, options) to what a build
+uses; every default lives here or, for what depends on the engine, in the engine registry.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from narrator.cache import DEFAULT_MAX_MB
 from narrator.errors import SettingsError
 from narrator.model import AudioFormat, Pauses
-from narrator.speech.piper import DEFAULT_PIPER_VOICE
+from narrator.speech import registry
 from narrator.text.lexicon import Lexicon, Reading
+from narrator.text.normalize import DATE_ORDERS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -20,8 +26,20 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 CONFIG_NAME = "narrator.toml"
-DEFAULT_VOICE = "gmw/en-us"
-DEFAULT_RATE = 155  # espeak-ng setting: about 160 words a minute of speech, 142 with pauses
+FORMATS = ("mp3", "m4b")  # the first is the default
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What the command line sets for one build; None: not given."""
+
+    title: str | None = None
+    author: str | None = None
+    engine: str | None = None
+    voice: str | None = None
+    rate: int | None = None
+    jobs: int | None = None
+    format: str | None = None
 
 
 @dataclass(frozen=True)
@@ -30,9 +48,9 @@ class Settings:
 
     title: str | None = None
     author: str | None = None
-    engine: str = "espeak"  # or "piper": the optional neural engine (the piper extra)
-    voice: str = DEFAULT_VOICE
-    rate: int = DEFAULT_RATE
+    engine: str = registry.DEFAULT_ENGINE.name  # see speech/registry.py for the others
+    voice: str = registry.DEFAULT_ENGINE.default_voice  # else the engine's default voice
+    rate: int = registry.DEFAULT_ENGINE.default_rate  # else the engine's default rate
     pitch: int = 50
     volume: float = 1.0
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
@@ -43,8 +61,8 @@ class Settings:
     espeak_library: str | None = None
     espeak_data: str | None = None
     cache_dir: str | None = None
-    cache_max_mb: int = 2048
-    format: str = "mp3"  # or "m4b": AAC in MP4 with chapters, for audiobook apps
+    cache_max_mb: int = DEFAULT_MAX_MB
+    format: str = FORMATS[0]  # or "m4b": AAC in MP4 with chapters, for audiobook apps
     cover: str | None = None
     intro: str | None = None  # audio played, faded, before the first chapter's speech
     outro: str | None = None  # and after the last chapter's
@@ -69,14 +87,14 @@ _RANGES: dict[str, tuple[float, float]] = {
     "bitrate_kbps": (32, 320),
     "channels": (1, 2),
     "cache_max_mb": (1, 10_000_000),
+    "loudness": (-36.0, -9.0),
 }
 # MP3 allows only these rates (others fail deep in ffmpeg or are silently rounded)
 _CHOICES: dict[str, tuple[int | str, ...]] = {
     "sample_rate": (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000),
     "bitrate_kbps": (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
-    "date_order": ("mdy", "dmy"),
-    "format": ("mp3", "m4b"),
-    "engine": ("espeak", "piper"),
+    "date_order": DATE_ORDERS,
+    "format": FORMATS,
 }
 # Settings that name programs or places: an essay's front matter may not set them
 # cover, intro and outro too: an essay from someone else must not pull local files into
@@ -130,10 +148,11 @@ def _check(key: str, value: Any, where: str, expected: type) -> Any:
             f"{where}: {key} must be {_KINDS[expected]}, not {value!r}",
             "see Configuration in README.md",
         )
-    if key in _CHOICES and value not in _CHOICES[key]:
+    choices = registry.names() if key == "engine" else _CHOICES.get(key)
+    if choices and value not in choices:
         raise SettingsError(
             f"{where}: {key} = {value!r} is not allowed",
-            f"use one of {', '.join(map(str, _CHOICES[key]))}",
+            f"use one of {', '.join(map(str, choices))}",
         )
     low_high = _RANGES.get(key)
     if key.endswith("_ms"):
@@ -147,7 +166,8 @@ def _check(key: str, value: Any, where: str, expected: type) -> Any:
 
 
 def _types(cls: type) -> dict[str, type]:
-    hints = {"str | None": str, "str": str, "int": int, "float": float, "bool": bool}
+    hints = {"str | None": str, "str": str, "int": int, "float": float, "float | None": float}
+    hints["bool"] = bool
     return {f.name: hints.get(str(f.type), str) for f in fields(cls)}
 
 
@@ -202,22 +222,29 @@ def _lexicon(base: Lexicon, table: Any, where: str) -> Lexicon:
 def load_settings(
     essay: Path,
     front_matter: Mapping[str, Any],
-    flags: Mapping[str, Any],
+    overrides: Overrides = Overrides(),
     config_file: Path | None = None,
 ) -> Settings:
-    """Resolve the settings for one essay; flags that are None were not given."""
+    """Resolve the settings for one essay."""
     settings = Settings()
     path = config_file or find_config(essay)
     from_file = read_config(path) if path is not None else {}
     if path is not None:
         settings = _apply(settings, from_file, str(path), strict=True)
     settings = _apply(settings, front_matter, "front matter", strict=False)
-    given = {key: value for key, value in flags.items() if value is not None}
+    given = {key: value for key, value in asdict(overrides).items() if value is not None}
     settings = _apply(settings, given, "command line", strict=True)
-    voice_from_essay = "voice" in front_matter and not _local_only("voice", front_matter["voice"])
-    if settings.engine == "piper" and not (
-        "voice" in from_file or voice_from_essay or "voice" in given
-    ):
-        # the built-in voice is espeak-ng's; Piper's default is the one its extra installs
-        settings = replace(settings, voice=DEFAULT_PIPER_VOICE)
+    # an engine other than the default speaks with its own default voice and rate unless
+    # a layer names them
+    engine = registry.entry(settings.engine)
+    named = {
+        key: key in from_file
+        or key in given
+        or (key in front_matter and not _local_only(key, front_matter[key]))
+        for key in ("voice", "rate")
+    }
+    if not named["voice"]:
+        settings = replace(settings, voice=engine.default_voice)
+    if not named["rate"]:
+        settings = replace(settings, rate=engine.default_rate)
     return settings

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import shlex
 import subprocess
 import threading
 from collections.abc import Iterable, Sequence
@@ -13,6 +15,7 @@ from typing import IO
 
 from narrator.errors import DependencyError
 
+log = logging.getLogger(__name__)
 FFMPEG_ENV = "NARRATOR_FFMPEG"
 
 
@@ -46,6 +49,7 @@ def _failure(ffmpeg: str, code: int, stderr: str) -> DependencyError:
 def run_ffmpeg(ffmpeg: str, args: Sequence[str]) -> subprocess.CompletedProcess[str]:
     """Run ffmpeg to completion; its stdout and stderr are in the result."""
     cmd = [ffmpeg, "-hide_banner", "-nostdin", *args]
+    log.info("run: %s", shlex.join(cmd))
     proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
     if proc.returncode != 0:
         raise _failure(ffmpeg, proc.returncode, proc.stderr)
@@ -71,6 +75,7 @@ def stream(
     to be in memory at once; an exception raised by `chunks` is raised here."""
     level = "info" if keep_stderr else "error"
     cmd = [ffmpeg, "-hide_banner", "-nostats", "-loglevel", level, *args]
+    log.info("run: %s", shlex.join(cmd))
     proc = subprocess.Popen(
         cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )

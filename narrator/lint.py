@@ -12,7 +12,7 @@ from pathlib import Path
 
 from narrator.errors import InputError
 from narrator.ffmpeg import run_ffmpeg
-from narrator.model import Check
+from narrator.model import AudioFormat, Check
 
 LOUDNESS_TOLERANCE_LU = 1.0
 MAX_TRUE_PEAK_DBTP = -1.0
@@ -77,7 +77,7 @@ def _chapter_count(path: Path) -> int:
         return 0
 
 
-def _audio(path: Path, ffmpeg: str) -> list[Check]:
+def _audio(path: Path, ffmpeg: str, loudness: float | None) -> list[Check]:
     from mutagen.mp3 import MP3, HeaderNotFoundError
 
     try:
@@ -110,7 +110,7 @@ def _audio(path: Path, ffmpeg: str) -> list[Check]:
     loud = re.search(r"I:\s+(-?[\d.]+) LUFS", summary)
     peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
     if loud and peak:
-        target = -19.0 if info.channels == 1 else -16.0
+        target = AudioFormat(channels=info.channels, loudness=loudness).target_lufs
         integrated = float(loud[1])
         checks.append(
             Check(
@@ -130,8 +130,9 @@ def _audio(path: Path, ffmpeg: str) -> list[Check]:
     return checks
 
 
-def lint(path: Path, ffmpeg: str) -> list[Check]:
-    """Every check, in a fixed order; the file passes when all are ok."""
+def lint(path: Path, ffmpeg: str, loudness: float | None = None) -> list[Check]:
+    """Every check, in a fixed order; the file passes when all are ok. `loudness` is the
+    `[audio] loudness` setting the episode was built with (None: the podcast norm)."""
     if not path.is_file():
         raise InputError(f"{path} is not a file", "pass an MP3 that narrator build wrote")
-    return [*_tags(path), *_audio(path, ffmpeg)]
+    return [*_tags(path), *_audio(path, ffmpeg, loudness)]

@@ -186,6 +186,15 @@ class AudioFormat:
     sample_rate: int = 44100
     bitrate_kbps: int = 64
     channels: int = 1
+    loudness: float | None = None  # integrated LUFS target; None: the podcast norm below
+
+    @property
+    def target_lufs(self) -> float:
+        """The loudness to level to: the setting, else -19 LUFS for mono and -16 for stereo
+        (mono at -19 plays as loud as stereo at -16 on two speakers)."""
+        if self.loudness is not None:
+            return self.loudness
+        return -19.0 if self.channels == 1 else -16.0
 
 
 @dataclass(frozen=True)
@@ -216,3 +225,16 @@ class Timeline:
     chapters: tuple[ChapterMark, ...]
     duration_ms: int
     cues: tuple[tuple[Cue, ...], ...] = ()
+
+
+def clock(ms: int, millis: bool = True, fixed: bool = False) -> str:
+    """Milliseconds as a clock: "1:02:03.456", "2:03.456"; without `millis` as a player
+    shows it ("1:02:03", "2:03"); `fixed` as WebVTT writes it ("01:02:03.456")."""
+    seconds, rest = divmod(ms, 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if fixed:
+        head = f"{hours:02d}:{minutes:02d}"
+    else:
+        head = f"{hours}:{minutes:02d}" if hours else f"{minutes}"
+    return f"{head}:{seconds:02d}" + (f".{rest:03d}" if millis else "")

@@ -1,48 +1,45 @@
-"""The pipeline: read an essay into a script, plan its episode, and build it.
+"""The pipeline: read an essay into a script, plan its episode once, and build it.
 
-`prepare` reads, parses and marks up an essay (no audio: `narrator script` stops there);
-`build_all` is the only build loop: several essays share one pool of speech workers. The
-pipeline returns results; the CLI renders them.
+    essay file -> prepare (text/: read, parse, mark up; settings) -> Prepared
+    Prepared   -> plan_episode (voice, cache keys, chapter specs, tags) -> EpisodePlan
+    EpisodePlan -> build (speech/ + audio/: speak, level, encode, tag; publish/: sidecars)
+
+`build_all` holds the only build loop: several essays share one pool of speech workers.
+The pipeline returns results and reports progress through a `Reporter`; the CLI renders.
+Heavy modules (the engines, mutagen, Pillow) are imported by the functions that need them,
+so `narrator script` and `--help` start fast.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from narrator import __version__
 from narrator.atomic import atomic_output
-from narrator.audio.assemble import (
-    CHAPTERS,
-    ChapterSpec,
-    ClipSource,
-    EncodedChapter,
-    Framing,
-    chapter_specs,
-    encode_chapter,
-    framing_pcm,
-    join_chapters,
-)
-from narrator.audio.cover import Cover
-from narrator.audio.produce import produce
-from narrator.speech.pool import Speech, speak_all
-from narrator.audio.tag import MAX_CHAPTERS, EpisodeTags, write_tags
 from narrator.cache import AudioCache, content_key, default_cache_dir
-from narrator.config import Settings, load_settings
+from narrator.config import Overrides, Settings, load_settings
 from narrator.errors import InputError, OutputError
 from narrator.ffmpeg import ffmpeg_version, find_ffmpeg
-from narrator.model import Essay, ProgressCallback, Script, Timeline, Utterance, utterance_of
-from narrator.speech.engine import SAMPLE_RATE, EngineConfig, Prosody
-from narrator.speech.pool import SEGMENTS, Voice, utterance_keys
+from narrator.model import Essay, ProgressCallback, Script, Timeline, utterance_of
 
+if TYPE_CHECKING:
+    from narrator.audio.assemble import ChapterSpec, ClipSource
+    from narrator.audio.cover import Cover
+    from narrator.audio.tag import EpisodeTags
+    from narrator.model import Utterance
+    from narrator.speech.pool import Voice
+
+log = logging.getLogger(__name__)
 SCRIPTS = "scripts"  # cache kind: an essay's marked-up script, as JSON
 
 
@@ -60,20 +57,19 @@ class Prepared:
 
 def prepare(
     essay_path: Path,
-    flags: Mapping[str, Any],
+    overrides: Overrides = Overrides(),
     config_file: Path | None = None,
     use_cache: bool = True,
 ) -> Prepared:
-    """Read and parse the essay, resolve its settings and build its script (no audio)."""
-    from narrator.text.parse import parse_essay
+    """Read and parse the essay once, resolve its settings and build its script (no audio)."""
+    from narrator.text.parse import parse_draft, titled
     from narrator.text.source import read_source
 
     started = time.perf_counter()
     source = read_source(essay_path)
-    essay = parse_essay(source, title=flags.get("title"))
-    settings = load_settings(essay_path, essay.front_matter, flags, config_file)
-    if settings.title and settings.title != essay.title:
-        essay = parse_essay(source, title=settings.title)
+    draft = parse_draft(source)
+    settings = load_settings(essay_path, draft.front_matter, overrides, config_file)
+    essay = titled(draft, essay_path, settings.title)
     if settings.author:
         essay = replace(essay, author=settings.author)
     script = _script(essay, settings, open_cache(settings) if use_cache else None)
@@ -129,21 +125,6 @@ def open_cache(settings: Settings) -> AudioCache:
     return AudioCache(root, settings.cache_max_mb * 1024 * 1024)
 
 
-@dataclass(frozen=True)
-class BuildResult:
-    output: Path
-    title: str
-    author: str | None
-    timeline: Timeline
-    segments: int
-    reused_segments: int
-    reused_chapters: int
-    sidecars: tuple[Path, ...]
-    words: int
-    stage_seconds: Mapping[str, float]  # from the build's start: synthesis and encoding overlap
-    seconds: float  # the whole build, parsing included
-
-
 def output_path(essay_path: Path, out: Path | None, settings: Settings) -> Path:
     """Where the MP3 goes: `out` (a file, or a folder to put NAME.mp3 in), else the
     output folder. Only the output folder from the settings is created (by `build`, once
@@ -162,7 +143,76 @@ def output_path(essay_path: Path, out: Path | None, settings: Settings) -> Path:
     return out
 
 
-def cover_for(prepared: Prepared) -> Cover:
+def voice_of(settings: Settings) -> Voice:
+    """The engine and prosody the settings ask for: where the speaking rate leaves the
+    settings for the speech stage."""
+    from narrator.speech.engine import EngineConfig, Prosody
+    from narrator.speech.espeak import EspeakConfig
+    from narrator.speech.pool import Voice
+
+    engine: EngineConfig = (
+        EspeakConfig(settings.voice, library=settings.espeak_library, data=settings.espeak_data)
+        if settings.engine == "espeak"
+        else EngineConfig(settings.voice, settings.engine)
+    )
+    return Voice(engine, Prosody(settings.rate, settings.pitch, settings.volume))
+
+
+@dataclass(frozen=True)
+class EpisodePlan:
+    """Everything a build of one essay needs, decided before any audio is made."""
+
+    prepared: Prepared
+    output: Path
+    voice: Voice
+    keys: Mapping[Utterance, str]  # each distinct utterance's cache key
+    specs: tuple[ChapterSpec, ...]  # each chapter's parts and cache key
+    tags: EpisodeTags
+    ffmpeg: str
+
+
+def plan_episode(prepared: Prepared, output: Path, with_cover: bool = True) -> EpisodePlan:
+    """Plan the episode: the cover (the user's, checked, else a generated one), the intro
+    and outro, the cache keys and chapter specs. Fails here, before any audio, on a bad
+    cover, jingle or engine setting."""
+    from narrator.audio.assemble import Framing, chapter_specs, framing_pcm
+    from narrator.audio.tag import MAX_CHAPTERS, EpisodeTags
+    from narrator.speech.engine import SAMPLE_RATE
+    from narrator.speech.pool import utterance_keys
+
+    settings, script, essay = prepared.settings, prepared.script, prepared.essay
+    if len(script.chapters) > MAX_CHAPTERS:
+        raise InputError(
+            f"the essay has {len(script.chapters)} chapters; MP3 chapter lists hold at most"
+            f" {MAX_CHAPTERS}",
+            "merge some headings",
+        )
+    ffmpeg = find_ffmpeg(settings.ffmpeg)
+    voice = voice_of(settings)
+    keys = utterance_keys(script, voice)
+    folder = prepared.essay_path.resolve().parent
+    framing = Framing(
+        *(
+            framing_pcm(folder / Path(name).expanduser(), ffmpeg, SAMPLE_RATE, fade_in, fade_out)
+            if name
+            else b""
+            for name, fade_in, fade_out in ((settings.intro, 0.5, 1.5), (settings.outro, 1.0, 2.0))
+        )
+    )
+    specs = chapter_specs(script, keys, settings.audio, ffmpeg_version(ffmpeg), framing)
+    tags = EpisodeTags(
+        title=essay.title,
+        author=essay.author,
+        album=essay.title,
+        year=essay.date[:4] if essay.date and essay.date[:4].isdigit() else None,
+        generator=f"narrator {__version__}",
+        source_sha256=prepared.source_sha256,
+        cover=_cover(prepared) if with_cover else None,
+    )
+    return EpisodePlan(prepared, output, voice, keys, tuple(specs), tags, ffmpeg)
+
+
+def _cover(prepared: Prepared) -> Cover:
     """The user's cover (a path relative to the essay's folder), else a generated one."""
     from narrator.audio.cover import generated_cover, user_cover
 
@@ -171,20 +221,6 @@ def cover_for(prepared: Prepared) -> Cover:
         folder = prepared.essay_path.resolve().parent
         return user_cover(folder / Path(settings.cover).expanduser())
     return generated_cover(essay.title, essay.author)
-
-
-def _voice(settings: Settings) -> Voice:
-    return Voice(
-        EngineConfig(
-            settings.voice, settings.espeak_library, settings.espeak_data, settings.engine
-        ),
-        Prosody(settings.rate, settings.pitch, settings.volume),
-    )
-
-
-def same_voice(one: Settings, other: Settings) -> bool:
-    """Whether two builds can share speech workers (one engine per worker, one voice)."""
-    return _voice(one).engine == _voice(other).engine
 
 
 @dataclass(frozen=True)
@@ -196,136 +232,168 @@ class ChapterPlan:
     reuse: int
 
 
-def _specs(prepared: Prepared, ffmpeg: str) -> tuple[dict[Utterance, str], list[ChapterSpec]]:
-    settings = prepared.settings
-    keys = utterance_keys(prepared.script, _voice(settings))
-    folder = prepared.essay_path.resolve().parent
-    framing = Framing(
-        *(
-            framing_pcm(folder / Path(name).expanduser(), ffmpeg, SAMPLE_RATE, fade_in, fade_out)
-            if name
-            else b""
-            for name, fade_in, fade_out in ((settings.intro, 0.5, 1.5), (settings.outro, 1.0, 2.0))
-        )
-    )
-    specs = chapter_specs(prepared.script, keys, settings.audio, ffmpeg_version(ffmpeg), framing)
-    return keys, specs
-
-
-def plan(prepared: Prepared, use_cache: bool = True) -> list[ChapterPlan]:
+def chapter_plans(plan: EpisodePlan, use_cache: bool = True) -> list[ChapterPlan]:
     """What `build` would synthesize and reuse, per chapter, without doing any of it.
 
     A chapter whose encoding is cached reuses all its segments; otherwise each segment
     whose clip is cached is reused.
     """
-    keys, specs = _specs(prepared, find_ffmpeg(prepared.settings.ffmpeg))
-    cache = open_cache(prepared.settings) if use_cache else None
+    from narrator.audio.assemble import CHAPTERS
+    from narrator.speech.pool import SEGMENTS
+
+    cache = open_cache(plan.prepared.settings) if use_cache else None
     plans = []
-    for spec in specs:
+    for spec in plan.specs:
         if cache is not None and cache.has(CHAPTERS, spec.key):
             reuse = len(spec.parts)
         else:
-            reuse = sum(cache is not None and cache.has(SEGMENTS, keys[u]) for u, _ in spec.parts)
+            reuse = sum(
+                cache is not None and cache.has(SEGMENTS, plan.keys[u]) for u, _ in spec.parts
+            )
         plans.append(ChapterPlan(spec.title, len(spec.parts) - reuse, reuse))
     return plans
 
 
-def write_sidecars(
-    output: Path, script: Script, timeline: Timeline, sentence_ms: int, cover: Cover
-) -> tuple[Path, ...]:
-    """NAME.chapters.json, NAME.vtt and the cover image (NAME.jpg or .png) beside the MP3,
-    each written atomically; `narrator feed` links them."""
-    from narrator.publish.sidecars import chapters_json, sentence_cues, webvtt
+@dataclass(frozen=True)
+class BuildResult:
+    output: Path
+    title: str
+    author: str | None
+    timeline: Timeline
+    segments: int
+    reused_segments: int
+    reused_chapters: int
+    sidecars: tuple[Path, ...]
+    words: int
+    stage_seconds: Mapping[str, float]  # from the build's start: synthesis and encoding overlap
+    seconds: float  # the whole build, parsing included
 
-    cues = sentence_cues(script.chapters, timeline, sentence_ms)
-    files = {
-        output.with_suffix(".chapters.json"): chapters_json(timeline).encode(),
-        output.with_suffix(".vtt"): webvtt(cues).encode(),
-        output.with_suffix(".png" if cover.mime == "image/png" else ".jpg"): cover.data,
-    }
-    for path, data in files.items():
-        with atomic_output(path) as temp:
-            temp.write_bytes(data)
-    return tuple(files)
+
+class Reporter(Protocol):
+    """How a build tells people what it does (report.py renders it; tests may listen)."""
+
+    def progress(self) -> AbstractContextManager[ProgressCallback | None]: ...
+
+    def planned(self, plans: list[ChapterPlan], target: Path) -> None: ...
+
+    def built(self, result: BuildResult) -> None: ...
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """What `narrator build` was asked to do."""
+
+    essays: tuple[Path, ...]  # essays, or folders of them
+    output: Path | None = None  # a file (one essay) or a folder; None: the output_dir setting
+    overrides: Overrides = Overrides()
+    config_file: Path | None = None
+    use_cache: bool = True
+    dry_run: bool = False  # only plan: read the cache, write nothing
+
+
+def build_all(request: BuildRequest, reporter: Reporter) -> list[BuildResult]:
+    """Build every essay asked for, one after another, sharing one pool of speech workers.
+
+    Every essay is read, checked and planned (cover, intro, outro, voice) before any audio
+    is made, so a mistake in the last essay costs no time."""
+    from narrator.speech.pool import synthesis_pool
+
+    paths = essays_in(request.essays)
+    output = request.output
+    if len(paths) > 1 and output is not None and not output.is_dir():
+        raise OutputError(
+            f"several essays need an output folder, and {output} is not one",
+            "create the folder or leave out -o to use audio/",
+        )
+    use = request.use_cache and not request.dry_run  # a dry run writes not even the script
+    prepared = [prepare(path, request.overrides, request.config_file, use) for path in paths]
+    targets = [output_path(p.essay_path, output, p.settings) for p in prepared]
+    plans = [
+        plan_episode(one, target, with_cover=not request.dry_run)
+        for one, target in zip(prepared, targets, strict=True)
+    ]
+    if request.dry_run:
+        for plan in plans:
+            reporter.planned(chapter_plans(plan, request.use_cache), plan.output)
+        return []
+    results = []
+    with synthesis_pool(prepared[0].settings.jobs) as pool:
+        for plan in plans:
+            # workers serve one voice: essays with other voice settings get their own
+            shared = pool if plan.voice.engine == plans[0].voice.engine else None
+            with reporter.progress() as progress:
+                result = build(plan, progress, request.use_cache, shared)
+            reporter.built(result)
+            results.append(result)
+    return results
 
 
 def build(
-    prepared: Prepared,
-    cover: Cover,
-    output: Path,
+    plan: EpisodePlan,
     progress: ProgressCallback | None = None,
     use_cache: bool = True,
     pool: ProcessPoolExecutor | None = None,
 ) -> BuildResult:
-    """Synthesize, assemble, encode and tag the episode into `output` (with `pool`'s
-    workers when several builds share them)."""
+    """Speak, level, encode and tag the planned episode into its output, then write its
+    sidecars (with `pool`'s workers when several builds share them). MP3 and m4b alike go
+    through the producer: chapters are levelled (and, for MP3, encoded and cached) as soon
+    as their clips exist."""
+    from narrator.audio.assemble import EncodedChapter, encode_chapter, join_chapters, level_chapter
+    from narrator.audio.produce import produce
+    from narrator.audio.tag import write_tags
+    from narrator.publish.sidecars import write_sidecars
+    from narrator.speech.engine import SAMPLE_RATE
+    from narrator.speech.pool import Speech
+
     begun = time.perf_counter()
-    settings, script, essay = prepared.settings, prepared.script, prepared.essay
-    if len(script.chapters) > MAX_CHAPTERS:
-        raise InputError(
-            f"the essay has {len(script.chapters)} chapters; MP3 chapter lists hold at most"
-            f" {MAX_CHAPTERS}",
-            "merge some headings",
-        )
-    ffmpeg = find_ffmpeg(settings.ffmpeg)
+    prepared, settings, ffmpeg = plan.prepared, plan.prepared.settings, plan.ffmpeg
+    fmt, output = settings.audio, plan.output
     cache = open_cache(settings) if use_cache else None
-    keys, specs = _specs(prepared, ffmpeg)
-    tags = EpisodeTags(
-        title=essay.title,
-        author=essay.author,
-        album=essay.title,
-        year=essay.date[:4] if essay.date and essay.date[:4].isdigit() else None,
-        generator=f"narrator {__version__}",
-        source_sha256=prepared.source_sha256,
-        cover=cover,
-    )
-    seconds = {"parse": prepared.seconds}
+    m4b = settings.format == "m4b"
     with ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="narrator-")))
         # without the cache, clips still wait on disk (not in memory) for their chapter
         store = cache if cache is not None else AudioCache(scratch / "clips", 1 << 62)
-        speech = Speech(_voice(settings), keys, store, settings.jobs, pool, stack)
-        if settings.format == "m4b":
-            from narrator.audio.m4b import write_m4b
+        speech = Speech(plan.voice, plan.keys, store, settings.jobs, pool, stack)
 
-            started = time.perf_counter()
-            needed = list(dict.fromkeys(u for spec in specs for u, _ in spec.parts))
-            spoken = speak_all(speech, needed, progress)
-            seconds["synthesize"] = time.perf_counter() - started
-            output.parent.mkdir(parents=True, exist_ok=True)  # only once there is audio
-            with atomic_output(output) as temp:
-                timeline = write_m4b(
-                    specs, speech.clip, SAMPLE_RATE, settings.audio, temp, ffmpeg, tags
-                )
-            seconds["assemble and encode"] = time.perf_counter() - started
-            made, reused_chapters = spoken | speech.respoken, 0  # respoken while encoding
-        else:
-            fmt = settings.audio
+        def encode(spec: ChapterSpec, clip_of: ClipSource) -> EncodedChapter:
+            if m4b:  # levelled PCM, encoded to AAC once the whole episode is there
+                return level_chapter(spec, clip_of, SAMPLE_RATE, fmt, ffmpeg)
+            return encode_chapter(spec, clip_of, SAMPLE_RATE, fmt, ffmpeg)
 
-            def encode(spec: ChapterSpec, clip_of: ClipSource) -> EncodedChapter:
-                return encode_chapter(spec, clip_of, SAMPLE_RATE, fmt, ffmpeg)
+        # m4b chapters are not cached: the chapter cache holds MP3 frames
+        produced = produce(
+            plan.specs, speech, None if m4b else cache, scratch, encode, settings.jobs, progress
+        )
+        seconds = {"parse": prepared.seconds, **produced.seconds}
+        output.parent.mkdir(parents=True, exist_ok=True)  # only once there is audio
+        with atomic_output(output) as temp:
+            if m4b:
+                from narrator.audio.m4b import write_m4b
 
-            produced = produce(specs, speech, cache, scratch, encode, settings.jobs, progress)
-            seconds.update(produced.seconds)
-            output.parent.mkdir(parents=True, exist_ok=True)  # only once there is audio
-            with atomic_output(output) as temp:
-                timeline = join_chapters(specs, produced.chapters, fmt, temp)
+                timeline = write_m4b(plan.specs, produced.chapters, fmt, temp, ffmpeg, plan.tags)
+                seconds["assemble and encode"] = time.perf_counter() - begun
+            else:
+                timeline = join_chapters(plan.specs, produced.chapters, fmt, temp)
                 started = time.perf_counter()
-                write_tags(temp, tags, timeline)
+                write_tags(temp, plan.tags, timeline)
                 seconds["tag"] = time.perf_counter() - started
-            made, reused_chapters = produced.synthesized, produced.reused_chapters
-    sidecars = write_sidecars(output, script, timeline, settings.pauses.sentence_ms, cover)
+    assert plan.tags.cover is not None  # a build plans with its cover
+    script = prepared.script
+    sidecars = write_sidecars(
+        output, script, timeline, settings.pauses.sentence_ms, plan.tags.cover
+    )
     if cache is not None:
         cache.evict()
     segments = [s for chapter in script.chapters for s in chapter.segments]
     return BuildResult(
         output=output,
-        title=essay.title,
-        author=essay.author,
+        title=prepared.essay.title,
+        author=prepared.essay.author,
         timeline=timeline,
         segments=len(segments),
-        reused_segments=sum(utterance_of(s) not in made for s in segments),
-        reused_chapters=reused_chapters,
+        reused_segments=sum(utterance_of(s) not in produced.synthesized for s in segments),
+        reused_chapters=produced.reused_chapters,
         sidecars=sidecars,
         words=sum(len(s.text.split()) for s in segments),
         stage_seconds=seconds,
@@ -340,7 +408,8 @@ def say(text: str, settings: Settings, out: Path) -> str:
 
     from narrator.audio.assemble import encode_args
     from narrator.ffmpeg import convert
-    from narrator.speech.registry import make_engine
+    from narrator.speech import registry
+    from narrator.speech.engine import SAMPLE_RATE
     from narrator.speech.trim import trim_silence
 
     if out.suffix.lower() not in (".wav", ".mp3"):
@@ -350,8 +419,8 @@ def say(text: str, settings: Settings, out: Path) -> str:
     spoken = " ".join(settings.reading(text).split())
     if not spoken:
         raise InputError("there is nothing to say", 'pass some text: narrator say "Shue"')
-    voice = _voice(settings)
-    engine = make_engine(voice.engine)
+    voice = voice_of(settings)
+    engine = registry.make_engine(voice.engine)
     pcm = trim_silence(engine.synthesize(spoken, voice.prosody).pcm, SAMPLE_RATE)
     with atomic_output(out) as temp:
         if out.suffix.lower() == ".mp3":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,22 +22,13 @@ from rich.progress import (
 from rich.table import Table
 
 from narrator.cache import CacheInfo
-from narrator.model import Check, ProgressCallback
+from narrator.model import Check, ProgressCallback, clock
 from narrator.speech.engine import VoiceInfo
 
 if TYPE_CHECKING:
     from narrator.pipeline import BuildResult, ChapterPlan
 
 _PLAIN_EVERY_S = 5.0  # how often to print a progress line when stderr is not a terminal
-
-
-def clock(ms: int) -> str:
-    """Milliseconds as H:MM:SS.mmm (or M:SS.mmm under an hour)."""
-    seconds, millis = divmod(ms, 1000)
-    minutes, seconds = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    head = f"{hours}:{minutes:02d}" if hours else f"{minutes}"
-    return f"{head}:{seconds:02d}.{millis:03d}"
 
 
 @contextmanager
@@ -75,6 +66,23 @@ def progress_reporter(enabled: bool) -> Iterator[ProgressCallback | None]:
             print(f"{stage}: {100 * done // max(total, 1)}%", file=sys.stderr)
 
     yield plain
+
+
+class BuildReporter:
+    """What `narrator build` shows: progress while it works, a summary per essay."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def progress(self) -> AbstractContextManager[ProgressCallback | None]:
+        return progress_reporter(enabled=not self.quiet)
+
+    def planned(self, plans: list[ChapterPlan], target: Path) -> None:
+        render_plan(plans, target)
+
+    def built(self, result: BuildResult) -> None:
+        if not self.quiet:
+            render_build(result)
 
 
 def render_build(result: BuildResult) -> None:

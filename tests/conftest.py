@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from narrator.speech import registry
+from narrator.speech.engine import EngineConfig, Prosody
+from narrator.speech.pool import Voice
+
 
 @dataclass(frozen=True)
 class Run:
@@ -34,6 +38,19 @@ def fresh_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     root = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("NARRATOR_CACHE_DIR", str(root))
     return root
+
+
+@pytest.fixture
+def fake_engine() -> Iterator[Voice]:
+    """The test engine (tests/fake_engine.py), registered through the engine registry as
+    an extension would be; yields a voice that speaks with it."""
+    import fake_engine as fake
+
+    registry.register(fake.ENTRY)
+    try:
+        yield Voice(EngineConfig(fake.ENTRY.default_voice, fake.NAME), Prosody(155, 50, 1.0))
+    finally:
+        registry.unregister(fake.NAME)
 
 
 @pytest.fixture

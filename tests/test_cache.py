@@ -10,10 +10,11 @@ import pytest
 
 from narrator.cache import AudioCache, content_key
 from narrator.model import Emphasis, Script, ScriptChapter, Segment, Utterance
-from narrator.speech.engine import EngineConfig, Prosody
+from narrator.speech.engine import Prosody
+from narrator.speech.espeak import EspeakConfig
 from narrator.speech.pool import Voice, utterance_keys
 
-BASE = Voice(EngineConfig("gmw/en-us"), Prosody(165, 50, 1.0))
+BASE = Voice(EspeakConfig("gmw/en-us"), Prosody(165, 50, 1.0))
 
 
 def keys_for(texts: list[str], voice: Voice = BASE, emphasis: Emphasis = Emphasis.NONE):
@@ -39,7 +40,7 @@ def test_key_ignores_position_and_neighbours() -> None:
             lambda: key_of("The second sentence.", emphasis=Emphasis.STRONG), id="emphasis"
         ),
         pytest.param(
-            lambda: key_of("The second sentence.", Voice(EngineConfig("gmw/en"), BASE.prosody)),
+            lambda: key_of("The second sentence.", Voice(EspeakConfig("gmw/en"), BASE.prosody)),
             id="voice",
         ),
         pytest.param(
@@ -60,15 +61,13 @@ def test_key_changes_with_what_changes_the_sound(other) -> None:
     assert other() != key_of("The second sentence.")
 
 
-def test_key_covers_engine_versions(monkeypatch: pytest.MonkeyPatch) -> None:
-    import narrator.speech.pool as synthesize
+def test_key_covers_engine_versions(fake_engine: Voice, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine's identity (its version, through the registry) is part of every key."""
+    import fake_engine as fake
 
-    before = key_of("Same text.")
-    real = synthesize.engine_identity
-    monkeypatch.setattr(
-        synthesize, "engine_identity", lambda config: {**real(config), "espeak-ng": "9.99"}
-    )
-    assert key_of("Same text.") != before
+    before = key_of("Same text.", fake_engine)
+    monkeypatch.setenv(fake.VERSION_ENV, "2")
+    assert key_of("Same text.", fake_engine) != before
 
 
 def test_content_key_is_stable_and_order_sensitive() -> None:

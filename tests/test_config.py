@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from narrator.config import DEFAULT_RATE, find_config, load_settings
+from narrator.config import Overrides, find_config, load_settings
 from narrator.errors import SettingsError
+from narrator.speech.registry import DEFAULT_ENGINE
 
 
 def essay_in(folder: Path) -> Path:
@@ -18,8 +19,8 @@ def essay_in(folder: Path) -> Path:
 
 def test_defaults_without_any_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    settings = load_settings(essay_in(tmp_path), {}, {})
-    assert settings.rate == DEFAULT_RATE
+    settings = load_settings(essay_in(tmp_path), {}, Overrides())
+    assert settings.rate == DEFAULT_ENGINE.default_rate
     assert settings.pauses.sentence_ms == 500 and settings.pauses.chapter_ms == 2000
     assert (settings.audio.sample_rate, settings.audio.bitrate_kbps) == (44100, 64)
 
@@ -31,7 +32,7 @@ def test_layers_override_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         encoding="utf-8",
     )
     front = {"rate": 170, "pauses": {"paragraph_ms": 1200}, "tags": ["film"]}
-    settings = load_settings(essay_in(tmp_path), front, {"rate": 180, "voice": None})
+    settings = load_settings(essay_in(tmp_path), front, Overrides(rate=180, voice=None))
     assert settings.rate == 180  # flag beats front matter beats file
     assert settings.pitch == 40  # from the file
     assert settings.voice == "gmw/en"  # a flag that was not given changes nothing
@@ -49,7 +50,7 @@ def test_config_beside_the_essay_wins_over_working_directory(
     monkeypatch.chdir(here)
     essay = essay_in(there)
     assert find_config(essay) == there / "narrator.toml"
-    assert load_settings(essay, {}, {}).rate == 140
+    assert load_settings(essay, {}).rate == 140
 
 
 @pytest.mark.parametrize(
@@ -69,7 +70,7 @@ def test_invalid_files_are_refused(
     monkeypatch.chdir(tmp_path)
     (tmp_path / "narrator.toml").write_text(toml, encoding="utf-8")
     with pytest.raises(SettingsError, match=message):
-        load_settings(essay_in(tmp_path), {}, {})
+        load_settings(essay_in(tmp_path), {}, Overrides())
 
 
 def test_front_matter_ignores_other_metadata_but_checks_known_keys(
@@ -77,16 +78,16 @@ def test_front_matter_ignores_other_metadata_but_checks_known_keys(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     essay = essay_in(tmp_path)
-    assert load_settings(essay, {"layout": "post", "volume": 1}, {}).volume == 1.0
+    assert load_settings(essay, {"layout": "post", "volume": 1}).volume == 1.0
     with pytest.raises(SettingsError, match="front matter: pitch"):
-        load_settings(essay, {"pitch": 500}, {})
+        load_settings(essay, {"pitch": 500})
     # an essay may not choose which programs run or where files go
-    assert load_settings(essay, {"ffmpeg": "/bin/evil", "output_dir": "/etc"}, {}).ffmpeg is None
+    assert load_settings(essay, {"ffmpeg": "/bin/evil", "output_dir": "/etc"}).ffmpeg is None
     # nor load a model file: a Piper voice by path is for narrator.toml and flags
-    from_essay = load_settings(essay, {"voice": "/home/x/model.ONNX", "engine": "piper"}, {})
+    from_essay = load_settings(essay, {"voice": "/home/x/model.ONNX", "engine": "piper"})
     assert from_essay.voice != "/home/x/model.ONNX" and from_essay.engine == "piper"
-    assert load_settings(essay, {"voice": "en-gb"}, {}).voice == "en-gb"
-    assert load_settings(essay, {}, {"voice": "/m.onnx"}).voice == "/m.onnx"
+    assert load_settings(essay, {"voice": "en-gb"}).voice == "en-gb"
+    assert load_settings(essay, {}, Overrides(voice="/m.onnx")).voice == "/m.onnx"
 
 
 def test_mp3_sample_rate_and_bitrate_are_checked(
@@ -95,4 +96,4 @@ def test_mp3_sample_rate_and_bitrate_are_checked(
     monkeypatch.chdir(tmp_path)
     (tmp_path / "narrator.toml").write_text("[audio]\nsample_rate = 10000\n", encoding="utf-8")
     with pytest.raises(SettingsError, match="sample_rate = 10000 is not allowed"):
-        load_settings(essay_in(tmp_path), {}, {})
+        load_settings(essay_in(tmp_path), {}, Overrides())

@@ -9,13 +9,13 @@ import textwrap
 import pytest
 
 from narrator.errors import SettingsError
-from narrator.speech.engine import EngineConfig, Prosody
-from narrator.speech.espeak import MAX_ENGINE_CHARS, Pyttsx3Engine, split_for_engine
+from narrator.speech.engine import Prosody
+from narrator.speech.espeak import MAX_ENGINE_CHARS, EspeakConfig, Pyttsx3Engine, split_for_engine
 
 
 @pytest.fixture(scope="module")
 def engine() -> Pyttsx3Engine:
-    return Pyttsx3Engine(EngineConfig(voice="gmw/en-us"))
+    return Pyttsx3Engine(EspeakConfig("gmw/en-us"))
 
 
 def seconds(pcm: bytes) -> float:
@@ -53,7 +53,7 @@ def test_utterances_sent_to_espeak_stay_short(
         return real(text, *args, **kwargs)
 
     monkeypatch.setattr(_espeak, "Synth", recording)
-    engine.synthesize("A sentence that goes on. " * 120, Prosody())
+    engine.synthesize("A sentence that goes on. " * 120, Prosody(155, 50, 1.0))
     assert len(lengths) >= 6
     assert max(lengths) <= MAX_ENGINE_CHARS
 
@@ -68,7 +68,7 @@ def test_split_for_engine_cuts_at_spaces_and_hard_splits_giant_words() -> None:
 
 def test_nothing_is_printed_on_stdout(engine: Pyttsx3Engine, capfd: pytest.CaptureFixture) -> None:
     capfd.readouterr()
-    engine.synthesize("Quiet, please.", Prosody())
+    engine.synthesize("Quiet, please.", Prosody(155, 50, 1.0))
     out, _ = capfd.readouterr()
     assert "Audio saved" not in out
     assert out == ""
@@ -79,15 +79,15 @@ def test_engine_in_parent_does_not_hang_the_worker_pool(tmp_path) -> None:
     code = textwrap.dedent(
         """
         from narrator.speech.espeak import Pyttsx3Engine
-        from narrator.speech.engine import EngineConfig, Prosody
+        from narrator.speech.engine import Prosody
         from narrator.model import Script, ScriptChapter, Segment
         from pathlib import Path
         from narrator.cache import AudioCache
         from narrator.speech.pool import SEGMENTS, Voice, finished, submit, synthesis_pool, utterance_keys, utterances
-        Pyttsx3Engine(EngineConfig(voice="gmw/en-us")).synthesize("parent", Prosody())
+        Pyttsx3Engine(EspeakConfig("gmw/en-us")).synthesize("parent", Prosody(155, 50, 1.0))
         script = Script("t", None, (ScriptChapter("c", tuple(
             Segment(f"Sentence number {i}.", 500) for i in range(6))),))
-        voice = Voice(EngineConfig("gmw/en-us"), Prosody())
+        voice = Voice(EspeakConfig("gmw/en-us"), Prosody(155, 50, 1.0))
         keys = utterance_keys(script, voice)
         store = AudioCache(Path("store"))
         if __name__ == "__main__":

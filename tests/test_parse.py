@@ -11,9 +11,9 @@ from helpers import EMERSON, SEED, SEED_HEADINGS, THOREAU
 
 from narrator.errors import InputError
 from narrator.model import Block, BlockKind, Break, Emphasis, Essay, SourceText, Span
-from narrator.text.parse import parse_essay, readable_name
+from narrator.text.parse import parse_essay
 from narrator.text.plain import is_heading
-from narrator.text.source import read_source
+from narrator.text.source import read_source, readable_name
 
 
 def essay(text: str, name: str = "my_essay.md", title: str | None = None) -> Essay:
@@ -366,4 +366,4 @@ def test_is_heading(line: str, heading: bool) -> None:
     ],
 )
 def test_readable_name(name: str, readable: str) -> None:
-    assert readable_name(Path(name)) == readable
+    assert readable_name(Path(name).stem) == readable

@@ -15,13 +15,16 @@ from mutagen.id3 import ID3
 
 from narrator.model import Pauses
 from narrator.speech.engine import EngineConfig, Prosody
-from narrator.speech.piper import DEFAULT_PIPER_VOICE, installed_voices
+from narrator.speech.piper import installed_voices
 from narrator.speech.pool import Voice, utterance_keys
+from narrator.speech.registry import DEFAULT_ENGINE, entry
 from narrator.text.lexicon import Reading
 from narrator.text.markup import build_script
 from narrator.text.parse import parse_essay
 from narrator.text.source import read_source
 from tests.helpers import decode, ffmetadata
+
+DEFAULT_PIPER_VOICE = entry("piper").default_voice
 
 PIPER_MISSING = importlib.util.find_spec("piper") is None or DEFAULT_PIPER_VOICE not in {
     voice.name for voice in installed_voices()
@@ -120,7 +123,7 @@ def test_cache_key_differs_between_engines(essay: Path) -> None:
         if engine == "piper" and PIPER_MISSING:
             pytest.skip("the piper extra or the joe voice is not installed")
         config = EngineConfig(voice, engine=engine)
-        keys[engine] = set(utterance_keys(script, Voice(config, Prosody())).values())
+        keys[engine] = set(utterance_keys(script, Voice(config, Prosody(155, 50, 1.0))).values())
     assert keys["espeak"].isdisjoint(keys["piper"])
 
 
@@ -153,17 +156,17 @@ def test_unknown_engine_is_refused(narrate, essay: Path) -> None:
 
 
 def test_piper_default_voice_only_when_no_voice_is_set(tmp_path: Path) -> None:
-    from narrator.config import DEFAULT_VOICE, load_settings
+    from narrator.config import Overrides, load_settings
 
     essay = tmp_path / "e.md"
-    assert load_settings(essay, {}, {"engine": "piper"}).voice == DEFAULT_PIPER_VOICE
-    assert load_settings(essay, {}, {}).voice == DEFAULT_VOICE
-    chosen = load_settings(essay, {"voice": "en_GB-alba-medium"}, {"engine": "piper"})
+    assert load_settings(essay, {}, Overrides(engine="piper")).voice == DEFAULT_PIPER_VOICE
+    assert load_settings(essay, {}).voice == DEFAULT_ENGINE.default_voice
+    chosen = load_settings(essay, {"voice": "en_GB-alba-medium"}, Overrides(engine="piper"))
     assert chosen.voice == "en_GB-alba-medium"
     # a model file named in front matter is ignored (config.py), so the default applies
-    ignored = load_settings(essay, {"voice": "my.onnx"}, {"engine": "piper"})
+    ignored = load_settings(essay, {"voice": "my.onnx"}, Overrides(engine="piper"))
     assert ignored.voice == DEFAULT_PIPER_VOICE
-    assert load_settings(essay, {}, {"engine": "piper", "voice": "my.onnx"}).voice == "my.onnx"
+    assert load_settings(essay, {}, Overrides(engine="piper", voice="my.onnx")).voice == "my.onnx"
 
 
 def test_other_sample_rates_are_resampled_to_the_pipeline_rate() -> None:

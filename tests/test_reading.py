@@ -42,10 +42,10 @@ def test_lexicon_layers_from_file_and_front_matter(
     (tmp_path / "narrator.toml").write_text(
         '[lexicon]\n"Shue" = "Shoo"\n"Cage" = "Kayj"\n', encoding="utf-8"
     )
-    settings = load_settings(essay, {"lexicon": {"Cage": "Cayge", "Figgis": "Figgiss"}}, {})
+    settings = load_settings(essay, {"lexicon": {"Cage": "Cayge", "Figgis": "Figgiss"}})
     assert dict(settings.lexicon) == {"Shue": "Shoo", "Cage": "Cayge", "Figgis": "Figgiss"}
     with pytest.raises(SettingsError, match="lexicon must map words"):
-        load_settings(essay, {"lexicon": ["Shue"]}, {})
+        load_settings(essay, {"lexicon": ["Shue"]})
 
 
 def test_a_lexicon_entry_changes_that_word_and_nothing_else(narrate, tmp_path: Path) -> None:

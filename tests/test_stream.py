@@ -41,7 +41,8 @@ from narrator.model import (
     Utterance,
     utterance_of,
 )
-from narrator.speech.engine import SAMPLE_RATE, EngineConfig, Prosody
+from narrator.speech.engine import SAMPLE_RATE, Prosody
+from narrator.speech.espeak import EspeakConfig
 from narrator.speech.pool import SEGMENTS, Voice, utterance_keys
 from narrator.speech.trim import trim_silence
 
@@ -161,7 +162,7 @@ def _script(chapters: int, sentences: int) -> Script:
 
 def test_a_chapter_is_encoded_while_later_chapters_are_still_being_spoken(tmp_path: Path) -> None:
     script = _script(chapters=3, sentences=150)  # about 6 batches per chapter
-    voice = Voice(EngineConfig("gmw/en-us"), Prosody(rate=155))
+    voice = Voice(EspeakConfig("gmw/en-us"), Prosody(155, 50, 1.0))
     keys = utterance_keys(script, voice)
     specs = chapter_specs(script, keys, AudioFormat(), ffmpeg_version(ffmpeg_exe()))
     store = AudioCache(tmp_path / "store")

@@ -237,13 +237,30 @@ def encode_chapter(
     return EncodedChapter(mp3, count_frames(mp3), spans)
 
 
+def level_chapter(
+    spec: ChapterSpec, clip_of: ClipSource, sample_rate: int, fmt: AudioFormat, ffmpeg: str
+) -> EncodedChapter:
+    """Level one chapter as for MP3 but keep it as PCM (for m4b: `frames` is 0, the audio
+    is `mp3`'s bytes of mono 16-bit PCM at `sample_rate`)."""
+    gain, spans = chapter_gain(spec, clip_of, sample_rate, fmt, ffmpeg)
+    args = ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
+            "-af", level_filter(gain), "-f", "s16le", "pipe:1"]  # fmt: skip
+    pcm = stream(ffmpeg, args, chapter_pieces(spec, clip_of, sample_rate))
+    return EncodedChapter(pcm, 0, spans)
+
+
+def level_filter(gain_db: float) -> str:
+    """The ffmpeg filter that levels a chapter: its gain, then the true-peak limiter."""
+    return f"volume={gain_db:.2f}dB,{LIMITER}"
+
+
 def chapter_gain_db(loudness: float, fmt: AudioFormat) -> float:
-    """The gain that brings a chapter to the target loudness: -19 LUFS mono, -16 stereo.
+    """The gain that brings a chapter to the target loudness (`AudioFormat.target_lufs`).
 
     Each chapter is levelled on its own, so an edit re-levels only its chapter; the limiter
     after the gain costs about half a decibel, which the gain makes up.
     """
-    target = -19.0 if fmt.channels == 1 else -16.0
+    target = fmt.target_lufs
     if loudness <= _SILENT_LUFS:
         return 0.0
     return round(max(-_MAX_GAIN_DB, min(_MAX_GAIN_DB, target - loudness + LIMITER_LOSS_DB)), 2)
@@ -254,7 +271,7 @@ def encode_args(source_rate: int, fmt: AudioFormat, gain_db: float) -> list[str]
     CBR MP3 frames on stdout."""
     return [
         "-f", "s16le", "-ar", str(source_rate), "-ac", "1", "-i", "pipe:0",
-        "-af", f"volume={gain_db:.2f}dB,{LIMITER}",
+        "-af", level_filter(gain_db),
         "-ar", str(fmt.sample_rate), "-ac", str(fmt.channels),
         "-c:a", "libmp3lame", "-b:a", f"{fmt.bitrate_kbps}k",
         "-compression_level", str(_LAME_QUALITY),
@@ -278,22 +295,6 @@ def spool(chapter: EncodedChapter, path: Path) -> SpooledChapter:
     return SpooledChapter(path, chapter.frames, chapter.spans_ms)
 
 
-def chapter_marks(
-    specs: Sequence[ChapterSpec], frames: Sequence[int], fmt: AudioFormat, duration_ms: int
-) -> tuple[ChapterMark, ...]:
-    """Chapter times from the frames each encoded chapter holds; they tile the file."""
-    per_frame = samples_per_frame(fmt.sample_rate)
-    starts, total = [], 0
-    for count in frames:
-        starts.append(round(total * per_frame * 1000 / fmt.sample_rate))
-        total += count
-    ends = [*starts[1:], duration_ms]
-    return tuple(
-        ChapterMark(spec.title, start, end)
-        for spec, start, end in zip(specs, starts, ends, strict=True)
-    )
-
-
 def cached_chapter(spec: ChapterSpec, cache: AudioCache | None) -> EncodedChapter | None:
     """The chapter's encoding from the cache, or None where it must be encoded."""
     blob = cache.get(CHAPTERS, spec.key) if cache is not None else None
@@ -315,12 +316,36 @@ def join_chapters(
             file.write(chapter.path.read_bytes())
     per_frame = samples_per_frame(fmt.sample_rate)
     duration = round(total_frames * per_frame * 1000 / fmt.sample_rate)
-    marks = chapter_marks(specs, [chapter.frames for chapter in chapters], fmt, duration)
+    starts, frames = [], 0
+    for chapter in chapters:
+        starts.append(round(frames * per_frame * 1000 / fmt.sample_rate))
+        frames += chapter.frames
+    return episode_timeline(specs, starts, [c.spans_ms for c in chapters], duration)
+
+
+def episode_timeline(
+    specs: Sequence[ChapterSpec],
+    starts_ms: Sequence[int],
+    spans_ms: Sequence[Sequence[tuple[int, int]]],
+    duration_ms: int,
+    shift_ms: float = 0.0,
+) -> Timeline:
+    """Chapter marks that tile the file from each chapter's start, and a cue per segment
+    from its span in its chapter (moved by `shift_ms`), for MP3 and m4b alike (pure)."""
+    ends = [*starts_ms[1:], duration_ms]
+    marks = tuple(
+        ChapterMark(spec.title, start, end)
+        for spec, start, end in zip(specs, starts_ms, ends, strict=True)
+    )
     cues = tuple(
         tuple(
-            Cue(spoken.text, mark.start_ms + start, min(mark.start_ms + end, duration))
-            for (spoken, _), (start, end) in zip(spec.parts, chapter.spans_ms, strict=True)
+            Cue(
+                spoken.text,
+                start + round(a + shift_ms),
+                min(start + round(b + shift_ms), duration_ms),
+            )
+            for (spoken, _), (a, b) in zip(spec.parts, spans, strict=True)
         )
-        for spec, mark, chapter in zip(specs, marks, chapters, strict=True)
+        for spec, start, spans in zip(specs, starts_ms, spans_ms, strict=True)
     )
-    return Timeline(marks, duration, cues)
+    return Timeline(marks, duration_ms, cues)

@@ -1,29 +1,29 @@
 """`--format m4b`: AAC in MP4 with chapters and cover, for audiobook apps.
 
-The chapters are levelled as for MP3 (each on its own, see assemble.py), joined as PCM in
-a file on disk and encoded in one ffmpeg run that also writes the chapters and metadata
-(from an ffmetadata file) and attaches the cover. MP4 records the encoder's priming in an
-edit list, so chapter times counted in samples hold exactly.
-Encoded chapters are not cached for m4b.
+The producer levels each chapter as for MP3 (each on its own, see assemble.level_chapter)
+into PCM on disk; here the chapters are joined in one PCM file and encoded in one ffmpeg
+run that also writes the chapters and metadata (from an ffmetadata file) and attaches the
+cover. MP4 records the encoder's priming in an edit list, so chapter times counted in
+samples hold exactly. Levelled chapters are not cached for m4b.
 """
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from narrator.audio.assemble import (
     ENCODER_DELAY_MS,
-    LIMITER,
     ChapterSpec,
-    ClipSource,
-    chapter_gain,
-    chapter_pieces,
+    SpooledChapter,
+    episode_timeline,
 )
 from narrator.audio.tag import EpisodeTags
-from narrator.ffmpeg import run_ffmpeg, stream
-from narrator.model import AudioFormat, ChapterMark, Cue, Timeline
+from narrator.ffmpeg import run_ffmpeg
+from narrator.model import AudioFormat, ChapterMark, Timeline
+from narrator.speech.engine import SAMPLE_RATE
 
 
 def _escape(value: str) -> str:
@@ -49,53 +49,33 @@ def ffmetadata(tags: EpisodeTags, chapters: Sequence[ChapterMark]) -> str:
 
 def write_m4b(
     specs: Sequence[ChapterSpec],
-    clip_of: ClipSource,
-    sample_rate: int,
+    chapters: Sequence[SpooledChapter],
     fmt: AudioFormat,
     out: Path,
     ffmpeg: str,
     tags: EpisodeTags,
 ) -> Timeline:
-    """Encode the episode to `out` as an m4b and say where its chapters are.
+    """Encode the levelled chapters (PCM at SAMPLE_RATE, see assemble.level_chapter) to
+    `out` as an m4b and say where its chapters are.
 
-    Each chapter is levelled into one PCM file on disk, which the AAC encoder then reads:
-    memory stays that of one clip however long the episode.
+    The chapters are joined in one PCM file on disk, which the AAC encoder then reads:
+    memory stays that of one chapter file's copy buffer however long the episode.
     """
     starts: list[int] = []
-    cues: list[tuple[Cue, ...]] = []
     with tempfile.TemporaryDirectory(prefix="narrator-m4b-") as work:
         levelled = Path(work) / "episode.pcm"
         with levelled.open("wb") as pcm_file:
-            for spec in specs:
-                gain, spans = chapter_gain(spec, clip_of, sample_rate, fmt, ffmpeg)
-                pcm = stream(
-                    ffmpeg,
-                    ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
-                     "-af", f"volume={gain:.2f}dB,{LIMITER}", "-f", "s16le", "pipe:1"],
-                    chapter_pieces(spec, clip_of, sample_rate),
-                )  # fmt: skip
-                start = round(pcm_file.tell() // 2 * 1000 / sample_rate)
-                starts.append(start)
-                cues.append(
-                    tuple(
-                        Cue(
-                            spoken.text,
-                            start + round(a - ENCODER_DELAY_MS),
-                            start + round(b - ENCODER_DELAY_MS),
-                        )
-                        for (spoken, _), (a, b) in zip(spec.parts, spans, strict=True)
-                    )
-                )
-                pcm_file.write(pcm)
-            duration = round(pcm_file.tell() // 2 * 1000 / sample_rate)
-        ends = [*starts[1:], duration]
-        marks = tuple(
-            ChapterMark(spec.title, start, end)
-            for spec, start, end in zip(specs, starts, ends, strict=True)
-        )
+            for chapter in chapters:
+                starts.append(round(pcm_file.tell() // 2 * 1000 / SAMPLE_RATE))
+                with chapter.path.open("rb") as pcm:
+                    shutil.copyfileobj(pcm, pcm_file)
+            duration = round(pcm_file.tell() // 2 * 1000 / SAMPLE_RATE)
+        # MP4 records the encoder's priming in an edit list: no delay to count in the cues
+        spans = [chapter.spans_ms for chapter in chapters]
+        timeline = episode_timeline(specs, starts, spans, duration, -ENCODER_DELAY_MS)
         meta = Path(work) / "metadata.txt"
-        meta.write_text(ffmetadata(tags, marks), encoding="utf-8")
-        args = ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", str(levelled),
+        meta.write_text(ffmetadata(tags, timeline.chapters), encoding="utf-8")
+        args = ["-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", str(levelled),
                 "-i", str(meta)]  # fmt: skip
         maps = ["-map", "0:a", "-map_metadata", "1", "-map_chapters", "1"]
         if tags.cover is not None:
@@ -109,4 +89,4 @@ def write_m4b(
              "-ar", str(fmt.sample_rate), "-ac", str(fmt.channels),
              "-fflags", "+bitexact", "-flags:a", "+bitexact", "-f", "mp4", "-y", str(out)],
         )  # fmt: skip
-    return Timeline(marks, duration, tuple(cues))
+    return timeline

@@ -7,7 +7,6 @@ sidecar beside it. The sidecars themselves are small and read on each request.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -22,7 +21,7 @@ from narrator.errors import InputError
 from narrator.model import ChapterMark, Cue
 from narrator.publish.sidecars import read_chapters_json, read_webvtt
 
-_IMAGE_SUFFIXES = (".jpg", ".png")
+IMAGE_SUFFIXES = (".jpg", ".png")
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ def read_episode(path: Path) -> Episode:
         chapters=_chapter_titles(tags),
         chapters_file=sidecar(".chapters.json"),
         transcript_file=sidecar(".vtt"),
-        image_file=sidecar(*_IMAGE_SUFFIXES),
+        image_file=sidecar(*IMAGE_SUFFIXES),
     )
 
 
@@ -89,12 +88,6 @@ def _chapter_titles(tags: ID3) -> tuple[str, ...]:
         ordered = sorted(chapters.values(), key=lambda chap: chap.start_time)
     titles = (_text(chap.sub_frames, "TIT2") for chap in ordered)
     return tuple(title for title in titles if title)
-
-
-def folder_title(name: str) -> str:
-    """A folder name as a title: "my_essays-2024" -> "My Essays 2024"."""
-    words = [w for w in re.split(r"[-_.\s]+", name) if w]
-    return " ".join(w[:1].upper() + w[1:] for w in words) or "Essays"
 
 
 Servable = Callable[[str], Path | None]  # a file name -> the file, if the server serves it

@@ -23,7 +23,8 @@ from mutagen.id3 import ID3, PictureType
 
 from narrator.atomic import atomic_output
 from narrator.errors import InputError, OutputError
-from narrator.publish.episodes import _IMAGE_SUFFIXES, Episode, folder_title, read_episode
+from narrator.publish.episodes import IMAGE_SUFFIXES, Episode, read_episode
+from narrator.text.source import readable_name
 
 FEED = "feed.xml"
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -33,7 +34,7 @@ ET.register_namespace("podcast", PODCAST)
 
 # podcast:guid is a UUIDv5 of the feed URL in this namespace (the Podcasting 2.0 spec)
 _PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
-_COVERS = tuple(f"cover{suffix}" for suffix in _IMAGE_SUFFIXES)
+_COVERS = tuple(f"cover{suffix}" for suffix in IMAGE_SUFFIXES)
 _COVER_SUFFIX = {"image/jpeg": ".jpg", "image/jpg": ".jpg", "image/png": ".png"}
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # no XML 1.0 escape exists
 
@@ -169,7 +170,7 @@ def write_feed(
         raise InputError(f"no readable episodes in {folder}", "; ".join(skipped))
     image, extracted = _channel_image(folder, episodes)
     channel = Channel(
-        title=title or folder_title(folder.resolve().name),
+        title=title or readable_name(folder.resolve().name, "Essays"),
         description="Essays read aloud, made with narrator.",
         author=author or next((e.author for e in episodes if e.author), None),
         image_file=image,

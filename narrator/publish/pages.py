@@ -14,20 +14,13 @@ from collections.abc import Sequence
 from html import escape
 from urllib.parse import quote
 
-from narrator.model import ChapterMark, Cue
+from narrator.model import ChapterMark, Cue, clock
 from narrator.publish.episodes import Episode
 
 OWN = "_narrator"  # /_narrator/...: the server's own pages and files, before the folder's
 LISTEN = "listen"  # /_narrator/listen/NAME.mp3: an episode's page
 STYLESHEET = "page.css"  # /_narrator/page.css
 SCRIPT = "player.js"  # /_narrator/player.js
-
-
-def clock(seconds: float) -> str:
-    """A time as a player shows it: "0:07", "10:52", "1:02:03"."""
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def file_url(name: str) -> str:
@@ -68,7 +61,7 @@ def _cover(episode: Episode, size: int) -> str:
 
 def _byline(episode: Episode) -> str:
     parts = [escape(episode.author)] if episode.author else []
-    parts.append(f'<span class="length">{clock(episode.duration_s)}</span>')
+    parts.append(f'<span class="length">{clock(episode.duration_s * 1000, millis=False)}</span>')
     return " · ".join(parts)
 
 
@@ -115,7 +108,7 @@ def episode_page(episode: Episode, chapters: Sequence[ChapterMark], cues: Sequen
     title = escape(episode.title)
     chapter_list = "\n".join(
         f'<li><button type="button" class="chapter" data-start="{c.start_ms / 1000:.3f}">'
-        f'<span class="time">{clock(c.start_ms / 1000)}</span> '
+        f'<span class="time">{clock(c.start_ms // 1000 * 1000, millis=False)}</span> '
         f'<span class="chapter-title">{escape(c.title)}</span></button></li>'
         for c in chapters
     )

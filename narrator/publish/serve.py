@@ -30,7 +30,8 @@ from urllib.parse import unquote
 from narrator import __version__
 from narrator.errors import InputError, OutputError
 from narrator.publish import pages
-from narrator.publish.episodes import Shelf, folder_title
+from narrator.publish.episodes import Shelf
+from narrator.text.source import readable_name
 
 CONTENT_TYPES = {
     ".mp3": "audio/mpeg",
@@ -166,7 +167,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _index(self) -> str:
         names = listing(self.root)
         episodes = self.shelf.episodes([n for n in names if n.lower().endswith(".mp3")])
-        return pages.index_page(folder_title(self.root.name), episodes, names)
+        return pages.index_page(readable_name(self.root.name, "Essays"), episodes, names)
 
     def _send_own(self, parts: list[str], send_body: bool) -> None:
         """/_narrator/...: an episode's page, or the stylesheet or the script."""

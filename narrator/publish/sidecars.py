@@ -11,8 +11,14 @@ import json
 import re
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from narrator.model import ChapterMark, Cue, ScriptChapter, Timeline
+from narrator.atomic import atomic_output
+from narrator.model import ChapterMark, Cue, Script, ScriptChapter, Timeline, clock
+
+if TYPE_CHECKING:
+    from narrator.audio.cover import Cover
 
 VTT_LINE_CHARS = 65
 _VTT_TIME = r"(?:(\d+):)?(\d{2}):(\d{2})\.(\d{3})"
@@ -88,13 +94,6 @@ def _vtt_ms(hours: str | None, minutes: str, seconds: str, millis: str) -> int:
     return ((int(hours or 0) * 60 + int(minutes)) * 60 + int(seconds)) * 1000 + int(millis)
 
 
-def _clock(ms: int) -> str:
-    seconds, millis = divmod(ms, 1000)
-    minutes, seconds = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
-
-
 def webvtt(cues: Sequence[Cue]) -> str:
     """A WebVTT transcript, one cue per sentence, lines of at most 65 characters (before
     "&", "<" and ">" are escaped, as cue text requires: "<" would start a tag)."""
@@ -102,5 +101,23 @@ def webvtt(cues: Sequence[Cue]) -> str:
     for number, cue in enumerate(cues, 1):
         lines = textwrap.wrap(cue.text, VTT_LINE_CHARS, break_long_words=True) or [""]
         text = "\n".join(html.escape(line, quote=False) for line in lines)
-        blocks.append(f"{number}\n{_clock(cue.start_ms)} --> {_clock(cue.end_ms)}\n{text}")
+        timing = f"{clock(cue.start_ms, fixed=True)} --> {clock(cue.end_ms, fixed=True)}"
+        blocks.append(f"{number}\n{timing}\n{text}")
     return "\n\n".join(blocks) + "\n"
+
+
+def write_sidecars(
+    output: Path, script: Script, timeline: Timeline, sentence_ms: int, cover: Cover
+) -> tuple[Path, ...]:
+    """NAME.chapters.json, NAME.vtt and the cover image (NAME.jpg or .png) beside the MP3,
+    each written atomically; `narrator feed` links them."""
+    cues = sentence_cues(script.chapters, timeline, sentence_ms)
+    files = {
+        output.with_suffix(".chapters.json"): chapters_json(timeline).encode(),
+        output.with_suffix(".vtt"): webvtt(cues).encode(),
+        output.with_suffix(".png" if cover.mime == "image/png" else ".jpg"): cover.data,
+    }
+    for path, data in files.items():
+        with atomic_output(path) as temp:
+            temp.write_bytes(data)
+    return tuple(files)

@@ -14,11 +14,13 @@ SAMPLE_RATE = 22050  # the pipeline's working rate: pyttsx3's espeak driver writ
 
 @dataclass(frozen=True)
 class Prosody:
-    """How to say a text: rate in words per minute, pitch 0-100, volume 0.0-2.0 (1 = normal)."""
+    """How to say a text: rate in words per minute, pitch 0-100, volume 0.0-2.0 (1 = normal).
 
-    rate: int = 175
-    pitch: int = 50
-    volume: float = 1.0
+    No defaults: the rate's default is each engine's (registry.py), the rest the settings'."""
+
+    rate: int
+    pitch: int
+    volume: float
 
 
 @dataclass(frozen=True)
@@ -40,12 +42,11 @@ class VoiceInfo:
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """Everything a worker process needs to build its own engine (picklable)."""
+    """Everything a worker process needs to build its own engine (picklable). An engine
+    with settings of its own subclasses it (espeak.EspeakConfig)."""
 
     voice: str
-    espeak_library: str | None = None
-    espeak_data: str | None = None
-    engine: str = "espeak"  # or "piper" (engines.py picks the class)
+    engine: str  # the registry's name for the engine (registry.py)
 
 
 class SpeechEngine(Protocol):

