@@ -68,7 +68,10 @@ class AudioCache:
 
     def has(self, kind: str, key: str) -> bool:
         """Whether an entry exists (not whether it is intact: `get` checks that)."""
-        return self._path(kind, key).is_file()
+        found = self._path(kind, key).is_file()
+        if not found:
+            log.debug("cache miss: %s %s", kind, key)
+        return found
 
     def get(self, kind: str, key: str) -> bytes | None:
         """The entry's payload, or None when missing or corrupt (a corrupt one is removed)."""

@@ -20,6 +20,7 @@ import typer
 
 from narrator import __version__
 from narrator.errors import NarratorError
+from narrator.speech.registry import DEFAULT_ENGINE, entries
 
 if TYPE_CHECKING:
     from narrator.cache import AudioCache
@@ -110,11 +111,20 @@ VoiceOpt = Annotated[
 ]
 RateOpt = Annotated[
     Optional[int],  # noqa: UP045
-    typer.Option("--rate", help="Speaking rate (default 155: about 160 spoken words a minute)."),
+    typer.Option(
+        "--rate",
+        help=f"Speaking rate (default {DEFAULT_ENGINE.default_rate}: about 160 spoken words a"
+        " minute with espeak-ng).",
+    ),
 ]
 EngineOpt = Annotated[
     Optional[str],  # noqa: UP045
-    typer.Option("--engine", help="Speech engine: espeak (default) or piper (the piper extra)."),
+    typer.Option(
+        "--engine",
+        help="Speech engine: "
+        + "; ".join(f"{e.name}: {e.summary}" for e in entries())
+        + f" (default {DEFAULT_ENGINE.name}).",
+    ),
 ]
 JobsOpt = Annotated[
     Optional[int],  # noqa: UP045

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from narrator.cache import DEFAULT_MAX_MB
 from narrator.errors import SettingsError
@@ -68,7 +68,7 @@ class Settings:
     outro: str | None = None  # and after the last chapter's
     opening_line: bool = True
     lexicon: Lexicon = ()
-    date_order: str = "mdy"
+    date_order: str = DATE_ORDERS[0]
     read_urls: bool = True
 
     @property
@@ -154,10 +154,10 @@ def _check(key: str, value: Any, where: str, expected: type) -> Any:
             f"{where}: {key} = {value!r} is not allowed",
             f"use one of {', '.join(map(str, choices))}",
         )
-    low_high = _RANGES.get(key)
+    low_high: tuple[float, float] | None = _RANGES.get(key)
     if key.endswith("_ms"):
         low_high = (0, 60000)
-    if low_high and expected is not bool and not low_high[0] <= value <= low_high[1]:
+    if low_high and expected is not bool and not low_high[0] <= cast(float, value) <= low_high[1]:
         raise SettingsError(
             f"{where}: {key} = {value} is out of range",
             f"use a value from {low_high[0]} to {low_high[1]}",

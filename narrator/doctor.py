@@ -4,18 +4,33 @@ from __future__ import annotations
 
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING
 
 from narrator.errors import NarratorError
 from narrator.model import Check
 
+if TYPE_CHECKING:
+    from narrator.speech.engine import Prosody
+
+
+_PHRASE = "narrator is ready."
+
+
+def _prosody() -> Prosody:
+    """The default settings' prosody, as a build would speak."""
+    from narrator.config import Settings
+    from narrator.speech.engine import Prosody
+
+    settings = Settings()
+    return Prosody(settings.rate, settings.pitch, settings.volume)
+
 
 def _engine_checks() -> list[Check]:
-    from narrator.config import DEFAULT_VOICE
-    from narrator.speech.engine import EngineConfig, Prosody
-    from narrator.speech.espeak import Pyttsx3Engine
+    from narrator.speech.espeak import EspeakConfig, Pyttsx3Engine
+    from narrator.speech.registry import entry
 
     try:
-        engine = Pyttsx3Engine(EngineConfig(voice=DEFAULT_VOICE))
+        engine = Pyttsx3Engine(EspeakConfig(entry("espeak").default_voice))
     except NarratorError as exc:
         return [Check("espeak-ng", False, str(exc))]
     checks = [
@@ -27,7 +42,7 @@ def _engine_checks() -> list[Check]:
         ),
         Check("pyttsx3", True, engine.version),
     ]
-    audio = engine.synthesize("narrator is ready.", Prosody())
+    audio = engine.synthesize(_PHRASE, _prosody())
     seconds = len(audio.pcm) / 2 / audio.sample_rate
     checks.append(Check("test phrase", seconds > 0.3, f"{seconds:.2f} s of speech"))
     return checks
@@ -50,23 +65,17 @@ def _ffmpeg_checks() -> list[Check]:
 
 def _piper_phrase_seconds(voice: str) -> float:
     """Seconds of speech Piper gives for a test phrase (run in a process of its own)."""
-    from narrator.speech.engine import EngineConfig, Prosody
+    from narrator.speech.engine import EngineConfig
     from narrator.speech.piper import PiperEngine
 
-    audio = PiperEngine(EngineConfig(voice, engine="piper")).synthesize(
-        "narrator is ready.", Prosody()
-    )
+    audio = PiperEngine(EngineConfig(voice, "piper")).synthesize(_PHRASE, _prosody())
     return len(audio.pcm) / 2 / audio.sample_rate
 
 
 def _piper_checks() -> list[Check]:
     """The optional Piper engine: reported, never a failure when it is not installed."""
-    from narrator.speech.piper import (
-        DEFAULT_PIPER_VOICE,
-        INSTALL_HINT,
-        installed_voices,
-        require_piper,
-    )
+    from narrator.speech.piper import INSTALL_HINT, installed_voices, require_piper
+    from narrator.speech.registry import entry
 
     try:
         version = require_piper()
@@ -85,7 +94,8 @@ def _piper_checks() -> list[Check]:
     if not voices:
         return checks
     names = [v.name for v in voices]
-    name = DEFAULT_PIPER_VOICE if DEFAULT_PIPER_VOICE in names else names[0]
+    default = entry("piper").default_voice
+    name = default if default in names else names[0]
     # Piper's phonemizer and pyttsx3's espeak-ng clash in one process (a segfault): the
     # test phrase is spoken in a fresh one, as build's workers are.
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:

@@ -95,9 +95,10 @@ def stream(
             with contextlib.suppress(OSError):
                 pipe.close()
 
+    errors = proc.stderr
     threads = [
         threading.Thread(target=feed, args=(proc.stdin,), daemon=True),
-        threading.Thread(target=lambda: stderr.append(proc.stderr.read()), daemon=True),
+        threading.Thread(target=lambda: stderr.append(errors.read()), daemon=True),
     ]
     for thread in threads:
         thread.start()

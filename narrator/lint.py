@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
+from typing import Any
 
 from narrator.errors import InputError
 from narrator.ffmpeg import run_ffmpeg
@@ -81,7 +82,8 @@ def _audio(path: Path, ffmpeg: str, loudness: float | None) -> list[Check]:
     from mutagen.mp3 import MP3, HeaderNotFoundError
 
     try:
-        info = MP3(path).info
+        # mutagen's annotations lack the attributes MPEGInfo sets in __init__
+        info: Any = MP3(path).info
     except HeaderNotFoundError:
         return [Check("audio", False, "no MPEG audio frames found")]
     checks = [

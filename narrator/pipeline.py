@@ -18,7 +18,6 @@ import os
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -33,6 +32,8 @@ from narrator.ffmpeg import ffmpeg_version, find_ffmpeg
 from narrator.model import Essay, ProgressCallback, Script, Timeline, utterance_of
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     from narrator.audio.assemble import ChapterSpec, ClipSource
     from narrator.audio.cover import Cover
     from narrator.audio.tag import EpisodeTags

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers import ROOMS, SEED, build
 
 from narrator.speech import registry
 from narrator.speech.engine import EngineConfig, Prosody
@@ -72,3 +73,19 @@ def narrate(tmp_path: Path):
         return Run(proc.returncode, proc.stdout, proc.stderr)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def seed_mp3(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed essay built once per run with the real engine (tests read it, never write)."""
+    out = tmp_path_factory.mktemp("seed") / "seed.mp3"
+    build(out, SEED)
+    return out
+
+
+@pytest.fixture
+def essay(tmp_path: Path) -> Path:
+    """A short essay of three chapters (helpers.ROOMS) in a fresh folder."""
+    path = tmp_path / "rooms.md"
+    path.write_text(ROOMS, encoding="utf-8")
+    return path

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
+import sys
 from pathlib import Path
+
+from mutagen.id3 import ID3
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"  # the texts the tests need: a clone alone passes
@@ -48,3 +53,60 @@ def ffmetadata(path: Path) -> str:
         check=True,
     )
     return proc.stdout
+
+
+def build(out: Path, *args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "narrator", "build", *map(str, args), "-o", str(out), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=out.parent,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def chapters_of(path: Path) -> list[tuple[str, int, int]]:
+    tags = ID3(path)
+    chaps = {f.element_id: f for f in tags.getall("CHAP")}
+    toc = tags.getall("CTOC")[0]
+    return [
+        (chaps[i].sub_frames["TIT2"].text[0], chaps[i].start_time, chaps[i].end_time)
+        for i in toc.child_element_ids
+    ]
+
+
+ROOMS = """# Three Rooms
+
+## The Kitchen
+
+The kitchen smells of bread. A kettle waits on the stove. Nobody is in a hurry here.
+
+## The Study
+
+Books lean against each other on the shelves. The lamp is warm. A letter lies unfinished.
+
+## The Garden
+
+The gate creaks when it opens. Bees work the lavender. The evening comes slowly.
+"""
+
+
+def run_cached(*args: str | Path, cache: Path, cwd: Path, timeout: float = 300):
+    """The real `narrator` command with its own cache folder."""
+    env = {**os.environ, "NARRATOR_CACHE_DIR": str(cache), "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "narrator", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=timeout,
+    )
+
+
+def reused(stdout: str) -> tuple[int, int]:
+    found = re.search(r"reused (\d+) of (\d+) segments", stdout)
+    assert found, stdout
+    return int(found[1]), int(found[2])

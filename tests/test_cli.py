@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from helpers import EXAMPLE
+from helpers import EXAMPLE, SEED
 
 COMMANDS = ["build", "script", "voices", "doctor"]
 
@@ -233,3 +236,50 @@ def test_a_folder_of_essays_builds_each_into_the_output_folder(narrate, tmp_path
     assert {p.name for p in out.glob("*.mp3")} == {"one.mp3", "two.mp3"}
     refused = narrate("build", essays, "-o", tmp_path / "single.mp3")
     assert refused.code == 1 and "output folder" in refused.stderr
+
+
+_LIGHT = """
+import sys
+from narrator.cli import main
+sys.argv = ["narrator", *sys.argv[1:]]
+try:
+    main()
+except SystemExit:
+    pass
+heavy = ["pyttsx3", "pydub", "mutagen", "PIL", "multiprocessing", "qrcode", "pysbd"]
+print("heavy:", *[name for name in heavy if name in sys.modules], file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["script", str(SEED)], ["script", "--help"]])
+def test_commands_that_make_no_audio_import_no_audio_libraries(args: list[str]) -> None:
+    # the script of the seed is cached first, as it is after any build
+    subprocess.run([sys.executable, "-m", "narrator", "script", str(SEED)], capture_output=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", _LIGHT, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "120"},
+        check=True,
+    )
+    assert proc.stderr.strip().splitlines()[-1] == "heavy:", proc.stderr
+
+
+def test_verbose_logs_commands_cache_and_library(
+    narrate, tmp_path: Path, fresh_cache: Path
+) -> None:
+    """-v shows a maintainer what a build ran: each ffmpeg command line, whole, cache
+    misses then hits, and the espeak-ng library in use."""
+    essay = tmp_path / "short.md"
+    essay.write_text("# Short\n\nOne sentence here.\n", encoding="utf-8")
+    first = narrate("-v", "build", essay, "-o", tmp_path / "a.mp3", "-q")
+    assert first.code == 0, first.stderr
+    assert re.search(
+        r"^narrator: narrator\.ffmpeg: run: \S*ffmpeg\S* .*libmp3lame", first.stderr, re.M
+    )
+    assert "cache miss: segments" in first.stderr
+    assert re.search(r"espeak-ng library: \S+ \((bundled|system|configured)\)", first.stderr)
+    again = narrate("-v", "build", essay, "-o", tmp_path / "b.mp3", "-q")
+    assert "cache hit: chapters" in again.stderr
+    quiet = narrate("build", essay, "-o", tmp_path / "c.mp3", "-q")
+    assert quiet.stderr == ""

@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import cast
 
 from mutagen import MutagenError
 from mutagen.id3 import ID3, CTOCFlags
-from mutagen.mp3 import MP3
+from mutagen.mp3 import MP3, MPEGInfo
 
 from narrator.errors import InputError
 from narrator.model import ChapterMark, Cue
@@ -62,7 +63,7 @@ def read_episode(path: Path) -> Episode:
         title=_text(tags, "TIT2") or path.stem,
         author=_text(tags, "TPE1"),
         year=year[:4] if year else None,
-        duration_s=round(audio.info.length),
+        duration_s=round(cast(MPEGInfo, audio.info).length),
         size=stat.st_size,
         modified=datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc),
         source_sha256=_text(tags, "TXXX:source_sha256"),

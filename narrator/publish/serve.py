@@ -282,7 +282,8 @@ def lan_address() -> str:
 
 def server_url(server: ThreadingHTTPServer) -> str:
     """Where the server is reachable; for one on every interface, at the LAN address."""
-    host, port = server.server_address[:2]
+    address, port = server.server_address[:2]
+    host = address.decode() if isinstance(address, bytes) else address
     if host in ("0.0.0.0", ""):
         host = lan_address()
     return f"http://{host}:{port}"

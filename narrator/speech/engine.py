@@ -37,7 +37,7 @@ class VoiceInfo:
     name: str
     languages: tuple[str, ...]
     gender: str | None
-    engine: str = "espeak"  # the `engine` setting that speaks with this voice
+    engine: str  # the `engine` setting that speaks with this voice
 
 
 @dataclass(frozen=True)

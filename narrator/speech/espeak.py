@@ -69,14 +69,21 @@ class EspeakConfig(EngineConfig):
     data: str | None = None
 
 
-def identity(config: EspeakConfig) -> dict[str, str]:
+def _location(config: EngineConfig) -> EspeakLocation:
+    """Where espeak-ng is for `config`: its own paths, or the search's for a plain config."""
+    if isinstance(config, EspeakConfig):
+        return locate_espeak(config.library, config.data)
+    return locate_espeak()
+
+
+def identity(config: EngineConfig) -> dict[str, str]:
     """What, besides text and prosody, decides this engine's sound (for cache keys).
 
     Read without starting an engine, so the parent process stays free of one.
     """
     from importlib.metadata import version
 
-    location = locate_espeak(config.library, config.data)
+    location = _location(config)
     log.info(
         "espeak-ng library: %s (%s), data %s", location.library, location.origin, location.data
     )
@@ -161,8 +168,8 @@ class Pyttsx3Engine:
 
     name = "pyttsx3-espeak"
 
-    def __init__(self, config: EspeakConfig) -> None:
-        self.location: EspeakLocation = locate_espeak(config.library, config.data)
+    def __init__(self, config: EngineConfig) -> None:
+        self.location: EspeakLocation = _location(config)
         self._tmp = tempfile.TemporaryDirectory(prefix="narrator-engine-")
         self._wav = Path(self._tmp.name) / "utterance.wav"
         data = self.location.data or system_data_dir()
@@ -295,7 +302,7 @@ class Pyttsx3Engine:
             return wav.readframes(wav.getnframes())
 
 
-def make(config: EspeakConfig) -> Pyttsx3Engine:
+def make(config: EngineConfig) -> Pyttsx3Engine:
     return Pyttsx3Engine(config)
 
 

@@ -56,7 +56,7 @@ _STYLE = {
 
 def prosody_for(base: Prosody, emphasis: Emphasis, style: Style = Style.BODY) -> Prosody:
     """Emphasis and style as prosody: emphasis is slower, higher and louder as it rises."""
-    rate, pitch, volume = base.rate, base.pitch, base.volume
+    rate, pitch, volume = float(base.rate), base.pitch, base.volume
     for slower, higher, louder in (_EMPHASIS[emphasis], _STYLE[style]):
         rate, pitch, volume = rate * slower, pitch + higher, volume * louder
     return replace(

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from narrator.text.normalize import NormalizeOptions, normalize
+from narrator.text.normalize import DATE_ORDERS, NormalizeOptions, normalize
 
 Lexicon = tuple[tuple[str, str], ...]
 
@@ -35,7 +35,7 @@ class Reading:
     """How written text is read aloud; calling it turns a piece of text into speech text."""
 
     lexicon: Lexicon = ()
-    date_order: str = "mdy"
+    date_order: str = DATE_ORDERS[0]
     read_urls: bool = True
 
     def __call__(self, text: str) -> str:

@@ -27,7 +27,7 @@ DATE_ORDERS = ("mdy", "dmy")
 class NormalizeOptions:
     """How to read the forms a narrator could read more than one way."""
 
-    date_order: str = "mdy"  # numeric dates like 3/4/2021: "mdy" (US) or "dmy"
+    date_order: str = DATE_ORDERS[0]  # numeric dates like 3/4/2021: "mdy" (US) or "dmy"
     read_urls: bool = True  # False: URLs and e-mail addresses are dropped
 
     def __post_init__(self) -> None:

@@ -25,8 +25,8 @@ def seconds(pcm: bytes) -> float:
 def test_waits_for_the_whole_utterance_despite_early_return(engine: Pyttsx3Engine) -> None:
     # runAndWait returns ~10 ms after queueing; without waiting, long text comes out cut.
     text = " ".join(["The river runs quietly past the old mill."] * 10)
-    first = engine.synthesize(text, Prosody(rate=175))
-    second = engine.synthesize(text, Prosody(rate=175))
+    first = engine.synthesize(text, Prosody(175, 50, 1.0))
+    second = engine.synthesize(text, Prosody(175, 50, 1.0))
     words = len(text.split())
     assert seconds(first.pcm) > words / 260 * 60  # complete speech, not a cut-off prefix
     assert first.pcm == second.pcm  # nothing cancelled, nothing left over from the last call
@@ -35,7 +35,7 @@ def test_waits_for_the_whole_utterance_despite_early_return(engine: Pyttsx3Engin
 def test_long_text_does_not_crash_and_is_fully_spoken(engine: Pyttsx3Engine) -> None:
     # pyttsx3 hands espeak a len*10 buffer: ~18,000 characters segfaulted.
     text = "word " * 5000
-    audio = engine.synthesize(text, Prosody(rate=300))
+    audio = engine.synthesize(text, Prosody(300, 50, 1.0))
     assert seconds(audio.pcm) > 5000 / 450 * 60
 
 
@@ -78,12 +78,13 @@ def test_engine_in_parent_does_not_hang_the_worker_pool(tmp_path) -> None:
     # An engine created before fork hangs the child; the pool must use spawn.
     code = textwrap.dedent(
         """
-        from narrator.speech.espeak import Pyttsx3Engine
+        from narrator.speech.espeak import EspeakConfig, Pyttsx3Engine
         from narrator.speech.engine import Prosody
         from narrator.model import Script, ScriptChapter, Segment
         from pathlib import Path
         from narrator.cache import AudioCache
-        from narrator.speech.pool import SEGMENTS, Voice, finished, submit, synthesis_pool, utterance_keys, utterances
+        from narrator.speech.pool import SEGMENTS, Voice, finished, submit, synthesis_pool
+        from narrator.speech.pool import utterance_keys, utterances
         Pyttsx3Engine(EspeakConfig("gmw/en-us")).synthesize("parent", Prosody(155, 50, 1.0))
         script = Script("t", None, (ScriptChapter("c", tuple(
             Segment(f"Sentence number {i}.", 500) for i in range(6))),))
@@ -108,9 +109,9 @@ def test_engine_in_parent_does_not_hang_the_worker_pool(tmp_path) -> None:
 
 def test_prosody_changes_the_sound(engine: Pyttsx3Engine) -> None:
     text = "Emphasis should be audible."
-    plain = engine.synthesize(text, Prosody(rate=175))
-    slow = engine.synthesize(text, Prosody(rate=120))
-    high = engine.synthesize(text, Prosody(rate=175, pitch=80))
+    plain = engine.synthesize(text, Prosody(175, 50, 1.0))
+    slow = engine.synthesize(text, Prosody(120, 50, 1.0))
+    high = engine.synthesize(text, Prosody(175, 80, 1.0))
     assert seconds(slow.pcm) > seconds(plain.pcm) * 1.2
     assert high.pcm != plain.pcm
 
@@ -137,7 +138,7 @@ def test_audio_does_not_depend_on_what_was_said_before(engine: Pyttsx3Engine) ->
         "one",
         "Hello.",
     ]
-    first = {t: engine.synthesize(t, Prosody(rate=165)).pcm for t in texts}
+    first = {t: engine.synthesize(t, Prosody(165, 50, 1.0)).pcm for t in texts}
     for t in reversed(texts):
-        engine.synthesize("b", Prosody(rate=120, pitch=70))
-        assert engine.synthesize(t, Prosody(rate=165)).pcm == first[t], t
+        engine.synthesize("b", Prosody(120, 70, 1.0))
+        assert engine.synthesize(t, Prosody(165, 50, 1.0)).pcm == first[t], t

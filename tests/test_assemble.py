@@ -1,0 +1,225 @@
+"""The assembled episode as a listener hears it: chapters open in a pause, natural pauses and
+pace, loudness for phones, intro and outro; and how chapters are streamed to the encoder."""
+
+from __future__ import annotations
+
+import array
+import json
+import random
+import re
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import SEED, build, chapters_of, decode, ffmpeg_exe
+from mutagen.mp3 import MP3
+from pydub import AudioSegment
+from pydub.silence import detect_silence
+
+from narrator.audio.assemble import (
+    ChapterSpec,
+    chapter_pieces,
+    chapter_spans,
+    encode_chapter,
+)
+from narrator.model import (
+    AudioFormat,
+    Emphasis,
+    Utterance,
+)
+from narrator.speech.engine import SAMPLE_RATE
+
+
+def test_every_later_chapter_starts_inside_the_silence_before_its_heading(
+    seed_mp3: Path,
+) -> None:
+    rate = 22050
+    samples = array.array("h", decode(seed_mp3, rate))
+    for title, start, _ in chapters_of(seed_mp3)[1:]:
+        at = start * rate // 1000
+        window = samples[at - rate // 10 : at + rate // 10]  # 100 ms either side
+        assert max(abs(s) for s in window) < 300, title
+
+
+def test_seed_pace_is_a_natural_reading_speed(seed_mp3: Path) -> None:
+    words = len(SEED.read_text(encoding="utf-8").split())
+    minutes = MP3(seed_mp3).info.length / 60
+    assert 130 <= words / minutes <= 170
+
+
+def loudness(path: Path) -> tuple[float, float]:
+    """Integrated loudness and true peak, as ffmpeg's ebur128 filter measures them."""
+    from helpers import ffmpeg_exe
+
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-nostats", "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    summary = proc.stderr[proc.stderr.rindex("Summary:") :]
+    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary)[1])
+    peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary)[1])
+    return integrated, peak
+
+
+def test_seed_is_levelled_for_phones(seed_mp3: Path) -> None:
+    integrated, true_peak = loudness(seed_mp3)
+    assert -20 <= integrated <= -18  # -19 LUFS for mono
+    assert true_peak <= -1.0
+
+
+def test_intro_and_outro_frame_the_speech(tmp_path: Path) -> None:
+    from helpers import ffmpeg_exe
+
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=3",
+         "-y", str(tmp_path / "jingle.wav")],
+        check=True,
+    )  # fmt: skip
+    essay = tmp_path / "essay.md"
+    essay.write_text("One sentence to hear.\n", encoding="utf-8")
+    plain = tmp_path / "plain.mp3"
+    build(plain, essay)
+    (tmp_path / "narrator.toml").write_text(
+        'intro = "jingle.wav"\noutro = "jingle.wav"\n', encoding="utf-8"
+    )
+    framed = tmp_path / "framed.mp3"
+    build(framed, essay)
+    added = MP3(framed).info.length - MP3(plain).info.length
+    assert 5.5 < added < 6.5  # two three-second jingles
+    cue = re.search(
+        r"^(\d\d):(\d\d):(\d\d)\.(\d{3}) -->", framed.with_suffix(".vtt").read_text(), re.M
+    )
+    assert int(cue[3]) == 3  # the speech starts after the three-second intro
+    (tmp_path / "narrator.toml").write_text('intro = "missing.wav"\n', encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "narrator", "build", str(essay), "-o", str(framed)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 1 and "does not exist" in proc.stderr
+
+
+def _noise(rng: random.Random, samples: int, peak: int) -> bytes:
+    return b"".join(
+        rng.randint(-peak, peak).to_bytes(2, "little", signed=True) for _ in range(samples)
+    )
+
+
+def _spec(clips: dict[Utterance, bytes]) -> ChapterSpec:
+    parts = tuple((u, pause) for u, pause in zip(clips, (500, 0, 250, 2000), strict=True))
+    return ChapterSpec("c", 700, parts, "key", intro=b"\1\0" * 300, outro=b"\2\0" * 200)
+
+
+def test_chapter_pieces_are_what_pydub_joins_and_spans_find_each_clip() -> None:
+    rng = random.Random(1)
+    clips = {Utterance(f"u{n}", Emphasis.NONE): _noise(rng, 2000 + n, 999) for n in range(4)}
+    spec = _spec(clips)
+
+    def segment(pcm: bytes) -> AudioSegment:
+        return AudioSegment(pcm, sample_width=2, frame_rate=SAMPLE_RATE, channels=1)
+
+    silent = [AudioSegment.silent(ms, frame_rate=SAMPLE_RATE) for ms in (700, 500, 250, 2000)]
+    expected = segment(spec.intro) + silent[0]
+    for (utterance, _), pause in zip(
+        spec.parts, (silent[1], None, silent[2], silent[3]), strict=True
+    ):
+        expected += segment(clips[utterance]) + (pause or AudioSegment.empty())
+    expected += segment(spec.outro)
+    joined = b"".join(chapter_pieces(spec, clips.__getitem__, SAMPLE_RATE))
+    assert joined == expected.raw_data
+    spans = chapter_spans(spec, [len(clips[u]) for u, _ in spec.parts], SAMPLE_RATE)
+    delay = 1105 * 1000 / 44100
+    for (utterance, _), (start, end) in zip(spec.parts, spans, strict=True):
+        at = round((start - delay) * SAMPLE_RATE / 1000) * 2
+        assert abs(joined.find(clips[utterance]) - at) <= 2 * SAMPLE_RATE // 1000  # 1 ms
+        assert end - start == pytest.approx(len(clips[utterance]) / 2 / SAMPLE_RATE * 1000, abs=1)
+
+
+def test_encoding_reads_each_clip_once_per_pass() -> None:
+    clips = {
+        Utterance(f"u{n}", Emphasis.NONE): _noise(random.Random(n), 4000, 8000) for n in range(4)
+    }
+    reads: list[Utterance] = []
+
+    def clip_of(utterance: Utterance) -> bytes:
+        reads.append(utterance)
+        return clips[utterance]
+
+    spec = _spec(clips)
+    encoded = encode_chapter(spec, clip_of, SAMPLE_RATE, AudioFormat(), ffmpeg_exe())
+    assert encoded.mp3[:2] == b"\xff\xfb" and len(encoded.spans_ms) == 4
+    assert reads == [u for u, _ in spec.parts] * 2  # measure, then encode: never all at once
+
+
+RATE = 22050
+
+
+MIN_PAUSE_MS = 460
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    folder = tmp_path_factory.mktemp("pacing")
+    out = folder / "seed.mp3"
+    for args in (["build", SEED, "-o", out, "-q"], ["script", SEED, "--format", "json"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "narrator", *map(str, args)],
+            capture_output=True, text=True, check=True, cwd=folder,
+        )  # fmt: skip
+    script = json.loads(proc.stdout)
+    audio = AudioSegment(decode(out, RATE), sample_width=2, frame_rate=RATE, channels=1)
+    silences = detect_silence(audio, MIN_PAUSE_MS, silence_thresh=-45, seek_step=5)
+    return {"script": script, "silences": silences, "duration_ms": len(audio)}
+
+
+def kinds(script: dict) -> list[str]:
+    """The kind of every scripted pause of 450 ms or more, in order."""
+    found = []
+    chapters = script["chapters"]
+    for number, chapter in enumerate(chapters):
+        segments = chapter["segments"]
+        for index, segment in enumerate(segments):
+            if segment["pause_ms"] < 450:
+                continue
+            if index == len(segments) - 1:
+                found.append("chapter" if number < len(chapters) - 1 else "end")
+            elif segment["style"] == "heading":
+                found.append("heading")
+            elif segment["pause_ms"] >= 900:
+                found.append("paragraph")
+            elif segment["pause_ms"] == 500:
+                found.append("sentence")
+            else:
+                found.append("other")
+    return found
+
+
+def pauses_by_kind(measured: dict) -> dict[str, list[float]]:
+    silences = measured["silences"][1:] if measured["silences"][0][0] == 0 else measured["silences"]
+    expected = kinds(measured["script"])
+    assert len(silences) == len(expected), "every scripted pause is heard, and nothing else"
+    grouped: dict[str, list[float]] = {}
+    for kind, (start, end) in zip(expected, silences, strict=True):
+        grouped.setdefault(kind, []).append((end - start) / 1000)
+    return grouped
+
+
+@pytest.mark.parametrize(
+    ("kind", "low", "high"),
+    [("sentence", 0.4, 0.8), ("paragraph", 0.8, 1.5), ("chapter", 1.5, 3.0)],
+)
+def test_median_pauses_are_natural(measured: dict, kind: str, low: float, high: float) -> None:
+    median = statistics.median(pauses_by_kind(measured)[kind])
+    assert low <= median <= high, median
+
+
+def test_speech_without_pauses_is_at_audiobook_pace(measured: dict) -> None:
+    silent_ms = sum(end - start for start, end in measured["silences"])
+    speaking_minutes = (measured["duration_ms"] - silent_ms) / 60000
+    words = sum(
+        len(segment["text"].split())
+        for chapter in measured["script"]["chapters"]
+        for segment in chapter["segments"]
+    )
+    assert 145 <= words / speaking_minutes <= 175, words / speaking_minutes

@@ -1,0 +1,193 @@
+"""Builds end to end through the real `narrator` command: reproducible bytes, hostile text,
+and rebuilds that redo only what changed."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from helpers import ROOMS, SEED, build, chapters_of, decode, reused, run_cached
+from mutagen.mp3 import MP3
+
+from narrator.config import Overrides
+from narrator.pipeline import BuildRequest, BuildResult, build_all
+from narrator.speech.pool import Voice
+
+
+def test_same_essay_twice_gives_byte_identical_files(seed_mp3: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again.mp3"
+    # no cache, and a different worker count: still not one byte different
+    build(again, SEED, "--jobs", "1", "--no-cache")
+    assert again.read_bytes() == seed_mp3.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(" ".join(["word,"] * 6000) + " end.", id="6000-word-sentence"),
+        pytest.param("x" * 20000 + ".", id="20000-char-word"),
+        pytest.param(
+            "Emoji 😀🎧 and scripts: Καλημέρα κόσμε. Привет, мир. 你好世界。 مرحبا بالعالم.",
+            id="emoji-and-non-latin",
+        ),
+    ],
+)
+def test_hostile_text_gives_a_valid_mp3(tmp_path: Path, text: str) -> None:
+    essay = tmp_path / "hostile.txt"
+    essay.write_text(text, encoding="utf-8")
+    out = tmp_path / "hostile.mp3"
+    build(out, essay, timeout=240)
+    assert MP3(out).info.length > 1
+    decode(out)
+    assert len(chapters_of(out)) == 1
+
+
+def build_cached(essay: Path, out: Path, cache: Path, *extra: str):
+    result = run_cached("build", essay, "-o", out, *extra, cache=cache, cwd=essay.parent)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_edit_rebuilds_one_segment_and_matches_a_clean_build(essay: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    build_cached(essay, tmp_path / "first.mp3", cache)
+    essay.write_text(ROOMS.replace("The lamp is warm.", "The lamp is very warm."), "utf-8")
+    rebuilt = build_cached(essay, tmp_path / "rebuilt.mp3", cache)
+    assert reused(rebuilt.stdout) == (12, 13)  # headings are segments too
+    assert "reused 12 of 13 segments and 2 of 3 encoded chapters" in rebuilt.stdout
+    build_cached(essay, tmp_path / "clean.mp3", tmp_path / "empty-cache")
+    assert (tmp_path / "rebuilt.mp3").read_bytes() == (tmp_path / "clean.mp3").read_bytes()
+
+
+def test_unchanged_essay_rebuilds_without_changing_a_byte(essay: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    out = tmp_path / "rooms.mp3"
+    build_cached(essay, out, cache)
+    first = out.read_bytes()
+    again = build_cached(essay, out, cache)
+    assert reused(again.stdout) == (13, 13)
+    assert out.read_bytes() == first
+
+
+def test_inserted_paragraph_is_all_that_is_synthesized(essay: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    build_cached(essay, tmp_path / "before.mp3", cache)
+    essay.write_text(
+        ROOMS.replace(
+            "## The Study\n\n", "## The Study\n\nA new paragraph. It has two sentences.\n\n"
+        ),
+        "utf-8",
+    )
+    plan = run_cached("build", essay, "--dry-run", cache=cache, cwd=tmp_path)
+    assert plan.returncode == 0, plan.stderr
+    rows = {line.split("│")[2].strip(): line for line in plan.stdout.splitlines() if "│" in line}
+    assert re.search(r"│\s*2\s*│\s*4\s*│", rows["The Study"])  # synthesize 2, reuse 4
+    assert re.search(r"│\s*0\s*│\s*5\s*│", rows["The Kitchen"])  # with the opening line
+    assert "would synthesize 2 and reuse 13 of 15 segments" in plan.stdout
+    result = build_cached(essay, tmp_path / "after.mp3", cache)
+    assert reused(result.stdout) == (13, 15)
+
+
+def test_dry_run_and_no_cache_write_nothing(essay: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    plan = run_cached("build", essay, "--dry-run", cache=cache, cwd=tmp_path)
+    assert plan.returncode == 0 and "would synthesize 13 and reuse 0 of 13" in plan.stdout
+    assert not (tmp_path / "audio").exists() and not cache.exists()
+    build_cached(essay, tmp_path / "x.mp3", cache, "--no-cache")
+    assert not cache.exists()
+
+
+def test_corrupt_cache_entries_are_made_again(essay: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    build_cached(essay, tmp_path / "good.mp3", cache)
+    entries = [p for p in cache.rglob("*") if p.is_file()]
+    assert len(entries) > 12
+    for entry in entries:
+        entry.write_bytes(entry.read_bytes()[: len(entry.read_bytes()) // 2])
+    result = build_cached(essay, tmp_path / "again.mp3", cache)
+    assert reused(result.stdout) == (0, 13)
+    assert (tmp_path / "again.mp3").read_bytes() == (tmp_path / "good.mp3").read_bytes()
+
+
+def test_two_builds_sharing_a_cache_at_once_both_succeed(essay: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "NARRATOR_CACHE_DIR": str(tmp_path / "cache")}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "narrator", "build", str(essay), "-o", str(tmp_path / name)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("a.mp3", "b.mp3")
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    assert (tmp_path / "a.mp3").read_bytes() == (tmp_path / "b.mp3").read_bytes()
+
+
+def test_build_killed_halfway_then_run_again_is_correct(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    out = tmp_path / "seed.mp3"
+    env = {**os.environ, "NARRATOR_CACHE_DIR": str(cache)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "narrator", "build", str(SEED), "-o", str(out), "-q"],
+        env=env,
+        start_new_session=True,  # so the kill reaches the workers too, as a crash would
+    )
+    deadline = time.monotonic() + 60
+    while not list(cache.rglob("*")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the first clips are in the cache
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()
+    build_cached(SEED, out, cache, "-q")
+    build_cached(SEED, tmp_path / "clean.mp3", tmp_path / "clean-cache", "-q")
+    assert out.read_bytes() == (tmp_path / "clean.mp3").read_bytes()
+
+
+def _request(essays: tuple[Path, ...], out: Path, **overrides: object) -> BuildRequest:
+    return BuildRequest(essays, out, Overrides(engine="fake", jobs=1, **overrides))  # type: ignore[arg-type]
+
+
+def test_a_registered_engine_builds_through_the_one_build_loop(
+    fake_engine: Voice, essay: Path, tmp_path: Path
+) -> None:
+    """The registry is the extension point: a test engine builds a tagged, chaptered MP3
+    in-process, through `build_all`, with workers that know the engine too."""
+    results: list[BuildResult] = []
+    reporter = SimpleNamespace(
+        progress=lambda: nullcontext(None),
+        planned=lambda plans, target: None,
+        built=results.append,
+    )
+    out = tmp_path / "rooms.mp3"
+    build_all(_request((essay,), out), reporter)
+    assert [r.output for r in results] == [out]
+    assert [title for title, _, _ in chapters_of(out)] == ["The Kitchen", "The Study", "The Garden"]
+    assert out.with_suffix(".vtt").is_file() and out.with_suffix(".chapters.json").is_file()
+
+
+def test_the_rate_travels_from_the_overrides_to_the_engine(
+    fake_engine: Voice, essay: Path, tmp_path: Path
+) -> None:
+    """The fake engine speaks twice as long at half the rate: the rate reaches it."""
+    durations = {}
+    for rate in (100, 200):
+        found: list[BuildResult] = []
+        reporter = SimpleNamespace(
+            progress=lambda: nullcontext(None), planned=lambda p, t: None, built=found.append
+        )
+        build_all(_request((essay,), tmp_path / f"{rate}.mp3", rate=rate), reporter)
+        cues = [cue for chapter in found[0].timeline.cues for cue in chapter]
+        durations[rate] = sum(cue.end_ms - cue.start_ms for cue in cues)  # speech, not pauses
+    assert durations[100] > 1.8 * durations[200] > 0

@@ -1,0 +1,83 @@
+"""The producer: chapters are encoded while later ones are still spoken, and a build
+without the cache leaves nothing behind."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from helpers import ffmpeg_exe
+
+from narrator.audio.assemble import (
+    ChapterSpec,
+    ClipSource,
+    EncodedChapter,
+    chapter_specs,
+    encode_chapter,
+)
+from narrator.audio.produce import Speech, produce
+from narrator.cache import AudioCache
+from narrator.ffmpeg import ffmpeg_version
+from narrator.model import (
+    AudioFormat,
+    Script,
+    ScriptChapter,
+    Segment,
+    utterance_of,
+)
+from narrator.speech.engine import SAMPLE_RATE, Prosody
+from narrator.speech.espeak import EspeakConfig
+from narrator.speech.pool import SEGMENTS, Voice, utterance_keys
+
+
+def _script(chapters: int, sentences: int) -> Script:
+    return Script(
+        "t",
+        None,
+        tuple(
+            ScriptChapter(
+                f"Chapter {c}",
+                tuple(
+                    Segment(
+                        f"Chapter {c}, sentence {s}, says something long enough to matter.", 300
+                    )
+                    for s in range(sentences)
+                ),
+            )
+            for c in range(chapters)
+        ),
+    )
+
+
+def test_a_chapter_is_encoded_while_later_chapters_are_still_being_spoken(tmp_path: Path) -> None:
+    script = _script(chapters=3, sentences=150)  # about 6 batches per chapter
+    voice = Voice(EspeakConfig("gmw/en-us"), Prosody(155, 50, 1.0))
+    keys = utterance_keys(script, voice)
+    specs = chapter_specs(script, keys, AudioFormat(), ffmpeg_version(ffmpeg_exe()))
+    store = AudioCache(tmp_path / "store")
+    last = keys[utterance_of(script.chapters[-1].segments[-1])]
+    seen: dict[str, bool] = {}
+
+    def encode(spec: ChapterSpec, clip_of: ClipSource) -> EncodedChapter:
+        # the real encoder, noting whether the last clip had been spoken when it began
+        seen.setdefault(spec.title, store.has(SEGMENTS, last))
+        return encode_chapter(spec, clip_of, SAMPLE_RATE, AudioFormat(), ffmpeg_exe())
+
+    with contextlib.ExitStack() as stack:
+        speech = Speech(voice, keys, store, 1, None, stack)
+        produced = produce(specs, speech, None, tmp_path, encode, jobs=1)
+    assert seen["Chapter 0"] is False  # chapter 1 was encoding before the last clip existed
+    assert len(produced.chapters) == 3 and len(produced.synthesized) == 450
+
+
+def test_no_cache_build_leaves_no_scratch_files(narrate, tmp_path: Path) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    essay = tmp_path / "e.md"
+    essay.write_text("# T\n\nOne sentence. Two sentences.\n\n## Next\n\nThree.\n", "utf-8")
+    result = narrate("build", essay, "-o", tmp_path / "e.mp3", "--no-cache", TMPDIR=str(scratch))
+    assert result.code == 0, result.stderr
+    assert list(scratch.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "tmp") == [
+        "e.chapters.json", "e.md", "e.mp3", "e.png", "e.vtt",
+    ]  # fmt: skip

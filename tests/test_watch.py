@@ -1,0 +1,44 @@
+"""`narrator watch`: a saved essay is rebuilt, naming the chapters that changed."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from helpers import ROOMS
+
+
+def test_watch_rebuilds_when_the_essay_is_saved(essay: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "NARRATOR_CACHE_DIR": str(tmp_path / "cache")}
+    out = tmp_path / "watched.mp3"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "narrator", "watch", str(essay), "-o", str(out)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def readline() -> str:  # never wait forever on a watcher that missed a change
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 120)
+        assert ready, "watch printed nothing for two minutes"
+        return proc.stdout.readline()
+
+    try:
+        assert "built" in readline()
+        first = out.read_bytes()
+        essay.write_text(ROOMS.replace("Bees work", "Bees still work"), "utf-8")
+        lines = [readline() for _ in range(3)]
+        assert "changed" in lines[0] and "The Garden" in lines[1], lines
+        assert "reused 12 of 13 segments" in lines[2], lines
+        assert out.read_bytes() != first
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "stopped watching" in rest and "Traceback" not in err
