@@ -24,7 +24,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 CACHE_ENV = "NARRATOR_CACHE_DIR"
-SCHEMA = 1  # bump when the meaning or format of entries changes
+SCHEMA = 2  # bump when the meaning or format of entries changes
 DEFAULT_MAX_MB = 2048
 _MAGIC = b"NRC1"
 _DIGEST = 32

@@ -121,6 +121,7 @@ def _audio(path: Path, ffmpeg: str, loudness: float | None) -> list[Check]:
                 f"{integrated:.1f} LUFS (want {target:.0f} ± {LOUDNESS_TOLERANCE_LU:.0f})",
             )
         )
+        checks.append(_chapter_loudness(path, ffmpeg, target))
         true_peak = float(peak[1])
         checks.append(
             Check(
@@ -130,6 +131,38 @@ def _audio(path: Path, ffmpeg: str, loudness: float | None) -> list[Check]:
             )
         )
     return checks
+
+
+def _chapter_loudness(path: Path, ffmpeg: str, target: float) -> Check:
+    """Each chapter's integrated loudness (one ffmpeg run per chapter, reading only its
+    stretch of the file): segments are levelled one by one, so each chapter must still land
+    on the target."""
+    from mutagen.id3 import ID3, ID3NoHeaderError
+
+    try:
+        chaps = sorted(ID3(path).getall("CHAP"), key=lambda chap: chap.start_time)
+    except ID3NoHeaderError:
+        chaps = []
+    found = []
+    for chap in chaps:
+        start, length = chap.start_time / 1000, (chap.end_time - chap.start_time) / 1000
+        report = run_ffmpeg(
+            ffmpeg,
+            ["-nostats", "-ss", f"{start:.3f}", "-t", f"{length:.3f}", "-i", str(path),
+             "-af", "ebur128", "-f", "null", "-"],
+        ).stderr  # fmt: skip
+        loud = re.search(r"I:\s+(-?[\d.]+) LUFS", report[report.rfind("Summary:") :])
+        if loud:
+            found.append(float(loud[1]))
+    if not found:
+        return Check("chapter loudness", True, "no chapters to measure")
+    worst = max(found, key=lambda value: abs(value - target))
+    return Check(
+        "chapter loudness",
+        abs(worst - target) <= LOUDNESS_TOLERANCE_LU,
+        f"{len(found)} chapters from {min(found):.1f} to {max(found):.1f} LUFS"
+        f" (want each {target:.0f} ± {LOUDNESS_TOLERANCE_LU:.0f})",
+    )
 
 
 def lint(path: Path, ffmpeg: str, loudness: float | None = None) -> list[Check]:

@@ -19,7 +19,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -28,13 +28,13 @@ from narrator.atomic import atomic_output
 from narrator.cache import AudioCache, content_key, default_cache_dir
 from narrator.config import Overrides, Settings, load_settings
 from narrator.errors import InputError, OutputError
-from narrator.ffmpeg import ffmpeg_version, find_ffmpeg
+from narrator.ffmpeg import find_ffmpeg
 from narrator.model import Essay, ProgressCallback, Script, Timeline, utterance_of
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
-    from narrator.audio.assemble import ChapterSpec, ClipSource
+    from narrator.audio.assemble import ChapterSpec
     from narrator.audio.cover import Cover
     from narrator.audio.tag import EpisodeTags
     from narrator.model import Utterance
@@ -176,7 +176,8 @@ def plan_episode(prepared: Prepared, output: Path, with_cover: bool = True) -> E
     """Plan the episode: the cover (the user's, checked, else a generated one), the intro
     and outro, the cache keys and chapter specs. Fails here, before any audio, on a bad
     cover, jingle or engine setting."""
-    from narrator.audio.assemble import Framing, chapter_specs, framing_pcm
+    from narrator.audio.assemble import MP3, PCM, Framing, chapter_specs, framing_pcm
+    from narrator.audio.produce import voice_key
     from narrator.audio.tag import MAX_CHAPTERS, EpisodeTags
     from narrator.speech.engine import SAMPLE_RATE
     from narrator.speech.pool import utterance_keys
@@ -200,7 +201,8 @@ def plan_episode(prepared: Prepared, output: Path, with_cover: bool = True) -> E
             for name, fade_in, fade_out in ((settings.intro, 0.5, 1.5), (settings.outro, 1.0, 2.0))
         )
     )
-    specs = chapter_specs(script, keys, settings.audio, ffmpeg_version(ffmpeg), framing)
+    mode = PCM if settings.format == "m4b" else MP3
+    specs = chapter_specs(script, keys, settings.audio, voice_key(voice), mode, framing)
     tags = EpisodeTags(
         title=essay.title,
         author=essay.author,
@@ -236,22 +238,21 @@ class ChapterPlan:
 def chapter_plans(plan: EpisodePlan, use_cache: bool = True) -> list[ChapterPlan]:
     """What `build` would synthesize and reuse, per chapter, without doing any of it.
 
-    A chapter whose encoding is cached reuses all its segments; otherwise each segment
-    whose clip is cached is reused.
+    A segment is reused when its encoded unit or its clip is cached.
     """
-    from narrator.audio.assemble import CHAPTERS
+    from narrator.audio.assemble import UNITS
     from narrator.speech.pool import SEGMENTS
 
     cache = open_cache(plan.prepared.settings) if use_cache else None
     plans = []
     for spec in plan.specs:
-        if cache is not None and cache.has(CHAPTERS, spec.key):
-            reuse = len(spec.parts)
-        else:
-            reuse = sum(
-                cache is not None and cache.has(SEGMENTS, plan.keys[u]) for u, _ in spec.parts
-            )
-        plans.append(ChapterPlan(spec.title, len(spec.parts) - reuse, reuse))
+        reuse = 0
+        if cache is not None:
+            for unit in spec.units:
+                whole = cache.has(UNITS, unit.key)
+                reuse += sum(whole or cache.has(SEGMENTS, plan.keys[u]) for u, _ in unit.parts)
+        count = len(spec.utterances)
+        plans.append(ChapterPlan(spec.title, count - reuse, reuse))
     return plans
 
 
@@ -266,8 +267,9 @@ class BuildResult:
     reused_chapters: int
     sidecars: tuple[Path, ...]
     words: int
-    stage_seconds: Mapping[str, float]  # from the build's start: synthesis and encoding overlap
+    stage_seconds: Mapping[str, float]  # wall time of each stage
     seconds: float  # the whole build, parsing included
+    stage_cpu: Mapping[str, float] = field(default_factory=dict)  # CPU, workers' included
 
 
 class Reporter(Protocol):
@@ -337,13 +339,12 @@ def build(
 ) -> BuildResult:
     """Speak, level, encode and tag the planned episode into its output, then write its
     sidecars (with `pool`'s workers when several builds share them). MP3 and m4b alike go
-    through the producer: chapters are levelled (and, for MP3, encoded and cached) as soon
-    as their clips exist."""
-    from narrator.audio.assemble import EncodedChapter, encode_chapter, join_chapters, level_chapter
-    from narrator.audio.produce import produce
+    through the producer: each unit is spoken, levelled and (for MP3) encoded and cached
+    in a worker; the units are then joined."""
+    from narrator.audio.assemble import MP3, PCM, join_mp3
+    from narrator.audio.produce import Producer, cpu_seconds
     from narrator.audio.tag import write_tags
     from narrator.publish.sidecars import write_sidecars
-    from narrator.speech.engine import SAMPLE_RATE
     from narrator.speech.pool import Speech
 
     begun = time.perf_counter()
@@ -353,32 +354,32 @@ def build(
     m4b = settings.format == "m4b"
     with ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="narrator-")))
-        # without the cache, clips still wait on disk (not in memory) for their chapter
-        store = cache if cache is not None else AudioCache(scratch / "clips", 1 << 62)
+        # without the cache, clips and units still wait on disk (not in memory)
+        store = cache if cache is not None else AudioCache(scratch / "store", 1 << 62)
         speech = Speech(plan.voice, plan.keys, store, settings.jobs, pool, stack)
-
-        def encode(spec: ChapterSpec, clip_of: ClipSource) -> EncodedChapter:
-            if m4b:  # levelled PCM, encoded to AAC once the whole episode is there
-                return level_chapter(spec, clip_of, SAMPLE_RATE, fmt, ffmpeg)
-            return encode_chapter(spec, clip_of, SAMPLE_RATE, fmt, ffmpeg)
-
-        # m4b chapters are not cached: the chapter cache holds MP3 frames
-        produced = produce(
-            plan.specs, speech, None if m4b else cache, scratch, encode, settings.jobs, progress
-        )
+        # levelled PCM for m4b is not cached: the cache keeps MP3 frames
+        units = AudioCache(scratch / "pcm", 1 << 62) if m4b else store
+        producer = Producer(speech, units, fmt, PCM if m4b else MP3)
+        produced = producer.produce(plan.specs, progress)
         seconds = {"parse": prepared.seconds, **produced.seconds}
+        cpu = dict(produced.cpu)
         output.parent.mkdir(parents=True, exist_ok=True)  # only once there is audio
+        started, used = time.perf_counter(), cpu_seconds()
         with atomic_output(output) as temp:
             if m4b:
                 from narrator.audio.m4b import write_m4b
 
-                timeline = write_m4b(plan.specs, produced.chapters, fmt, temp, ffmpeg, plan.tags)
-                seconds["assemble and encode"] = time.perf_counter() - begun
+                timeline = write_m4b(plan.specs, producer.encoded, fmt, temp, ffmpeg, plan.tags)
+                seconds["join and encode AAC"] = time.perf_counter() - started
+                cpu["join and encode AAC"] = cpu_seconds() - used
             else:
-                timeline = join_chapters(plan.specs, produced.chapters, fmt, temp)
-                started = time.perf_counter()
+                timeline = join_mp3(plan.specs, producer.encoded, fmt, temp)
+                seconds["join"] = time.perf_counter() - started
+                cpu["join"] = cpu_seconds() - used
+                started, used = time.perf_counter(), cpu_seconds()
                 write_tags(temp, plan.tags, timeline)
                 seconds["tag"] = time.perf_counter() - started
+                cpu["tag"] = cpu_seconds() - used
     assert plan.tags.cover is not None  # a build plans with its cover
     script = prepared.script
     sidecars = write_sidecars(
@@ -387,18 +388,20 @@ def build(
     if cache is not None:
         cache.evict()
     segments = [s for chapter in script.chapters for s in chapter.segments]
+    synthesized = produced.synthesized | producer.remade
     return BuildResult(
         output=output,
         title=prepared.essay.title,
         author=prepared.essay.author,
         timeline=timeline,
         segments=len(segments),
-        reused_segments=sum(utterance_of(s) not in produced.synthesized for s in segments),
+        reused_segments=sum(utterance_of(s) not in synthesized for s in segments),
         reused_chapters=produced.reused_chapters,
         sidecars=sidecars,
         words=sum(len(s.text.split()) for s in segments),
         stage_seconds=seconds,
         seconds=prepared.seconds + time.perf_counter() - begun,
+        stage_cpu=cpu,
     )
 
 
@@ -407,8 +410,8 @@ def say(text: str, settings: Settings, out: Path) -> str:
     file, or an MP3 when `out` ends in .mp3. Returns the text as spoken."""
     import wave
 
-    from narrator.audio.assemble import encode_args
-    from narrator.ffmpeg import convert
+    from narrator.audio.assemble import encode_mp3
+    from narrator.audio.level import levelled, samples_of
     from narrator.speech import registry
     from narrator.speech.engine import SAMPLE_RATE
     from narrator.speech.trim import trim_silence
@@ -425,8 +428,9 @@ def say(text: str, settings: Settings, out: Path) -> str:
     pcm = trim_silence(engine.synthesize(spoken, voice.prosody).pcm, SAMPLE_RATE)
     with atomic_output(out) as temp:
         if out.suffix.lower() == ".mp3":
-            args = encode_args(SAMPLE_RATE, settings.audio, 0.0)  # the build's own encoder
-            temp.write_bytes(convert(find_ffmpeg(settings.ffmpeg), args, pcm))
+            # the build's own encoder, its peaks limited
+            samples = levelled(samples_of(pcm), SAMPLE_RATE, 0.0)
+            temp.write_bytes(encode_mp3(samples, SAMPLE_RATE, settings.audio)[0])
         else:
             with wave.open(str(temp), "wb") as wav:
                 wav.setnchannels(1)

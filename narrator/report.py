@@ -109,9 +109,13 @@ def render_build(result: BuildResult) -> None:
         f"reused {result.reused_segments} of {result.segments} segments"
         f" and {result.reused_chapters} of {len(result.timeline.chapters)} encoded chapters"
     )
-    stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.stage_seconds.items())
+    cpu = result.stage_cpu
+    stages = ", ".join(
+        f"{name} {seconds:.1f} s" + (f" (cpu {cpu[name]:.1f} s)" if name in cpu else "")
+        for name, seconds in result.stage_seconds.items()
+    )
     console.print(f"time: {stages}")
-    console.print(f"took {result.seconds:.1f} s (synthesis and encoding run at once)")
+    console.print(f"took {result.seconds:.1f} s (segments spoken, levelled and encoded at once)")
     console.print(f"wrote {result.output}")
     for sidecar in result.sidecars:
         console.print(f"wrote {sidecar}")

@@ -3,7 +3,9 @@
 Run through scripts/bench (which sets up .venv). Every build is a real subprocess with its
 own cache folder. Cold builds alternate with the plain pipeline (scripts/plain_pipeline.py:
 espeak-ng to WAV, then ffmpeg to MP3) on the same essay, so each ratio compares runs made
-side by side; times are wall-clock medians of --runs runs. Peak memory is the largest sum,
+side by side; times are wall-clock medians of --runs runs, each with the CPU time of its
+whole process tree (getrusage RUSAGE_CHILDREN after each child: narrator, its speech
+workers and ffmpeg, or espeak-ng and ffmpeg). Peak memory is the largest sum,
 over the build's whole process tree (narrator, its speech workers and the ffmpeg
 processes), of each process's proportional set size, sampled every 50 ms.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -26,11 +29,11 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 SEED = SHARED / "seeds" / "000_52290ec427b70c5b.txt"
 EMERSON = SHARED / "corpus" / "emerson-nature.md"
-SENTENCE = "Undoubtedly we have no questions to ask which are unanswerable."
-EDITED = "Undoubtedly we have no questions at all to ask which are unanswerable."
+# a sentence of the longest chapter (VI, Idealism), and the same sentence edited
+SENTENCE = "To this one end of Discipline, all parts of nature conspire."
+EDITED = "To this one end of Discipline, all the parts of nature conspire."
 CHAPTER_2 = "### CHAPTER I\n"
 INSERTED = "A paragraph written today. It has two sentences.\n\n"
-STAGES = ("parse", "synthesize", "assemble and encode", "tag")
 
 
 def _tree(root: int) -> list[int]:
@@ -61,10 +64,20 @@ def _pss_kb(pid: int) -> int:
     return int(found[1]) if found else 0
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+LAST_CPU = [0.0]  # CPU seconds of the last command's whole process tree
+
+
 def run(cmd: list[str], cache: Path, sample: bool = False) -> tuple[float, str, float]:
-    """Run a command; return its wall time, stdout and (if `sample`) peak tree PSS in MB."""
+    """Run a command; return its wall time, stdout and (if `sample`) peak tree PSS in MB.
+    Its process tree's CPU time is left in LAST_CPU."""
     env = {**os.environ, "NARRATOR_CACHE_DIR": str(cache), "COLUMNS": "200"}
     peak = 0
+    cpu = _children_cpu()
     started = time.perf_counter()
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO
@@ -81,6 +94,7 @@ def run(cmd: list[str], cache: Path, sample: bool = False) -> tuple[float, str, 
         thread.start()
     stdout, stderr = proc.communicate()
     elapsed = time.perf_counter() - started
+    LAST_CPU[0] = _children_cpu() - cpu
     done.set()
     if sample:
         thread.join()
@@ -93,38 +107,41 @@ def narrator(*args: str | Path) -> list[str]:
     return [sys.executable, "-m", "narrator", *map(str, args)]
 
 
-def stage_seconds(stdout: str) -> dict[str, float]:
+def stage_seconds(stdout: str) -> dict[str, tuple[float, float | None]]:
+    """Each stage's wall and CPU seconds from the build's `time:` line."""
     line = next((x for x in stdout.splitlines() if x.startswith("time: ")), "time: ")
-    stages = (part.rsplit(" ", 2) for part in line[6:].split(", ") if part)
-    return {name: float(seconds) for name, seconds, _ in stages}
+    found = re.findall(r"([a-zA-Z ]+?) ([\d.]+) s(?: \(cpu ([\d.]+) s\))?(?:, |$)", line[6:])
+    return {name: (float(wall), float(cpu) if cpu else None) for name, wall, cpu in found}
 
 
 def versus_plain(essay: Path, work: Path, runs: int) -> None:
     """Cold builds and the plain pipeline, alternating; median times and their ratio."""
-    cold, plain, ratios = [], [], []
-    stages: dict[str, list[float]] = {name: [] for name in STAGES}
+    cold, plain, ratios, cold_cpu, plain_cpu = [], [], [], [], []
+    stages: dict[str, list[tuple[float, float | None]]] = {}
     for number in range(runs):
         cache = work / f"cache-{essay.stem}-{number}"
         seconds, stdout, _ = run(narrator("build", essay, "-o", work / "cold.mp3"), cache)
         cold.append(seconds)
+        cold_cpu.append(LAST_CPU[0])
         for name, value in stage_seconds(stdout).items():
             stages.setdefault(name, []).append(value)
         plain_cmd = [sys.executable, str(REPO / "scripts" / "plain_pipeline.py"), str(essay),
                      str(work / "plain.mp3"), "155"]  # fmt: skip
         plain.append(run(plain_cmd, cache)[0])
+        plain_cpu.append(LAST_CPU[0])
         ratios.append(cold[-1] / plain[-1])
         shutil.rmtree(cache)
     median = statistics.median
-    print(f"{essay.name} ({runs} runs each, alternating; medians)")
-    print(f"  narrator cold build      {median(cold):7.2f} s")
-    print(f"  plain pipeline           {median(plain):7.2f} s")
+    print(f"{essay.name} ({runs} runs each, alternating; medians; load {os.getloadavg()[0]:.1f})")
+    print(f"  narrator cold build      {median(cold):7.2f} s   cpu {median(cold_cpu):7.2f} s")
+    print(f"  plain pipeline           {median(plain):7.2f} s   cpu {median(plain_cpu):7.2f} s")
     print(f"  ratio cold / plain       {median(cold) / median(plain):7.2f}"
           f"  (per pair: {', '.join(f'{r:.2f}' for r in ratios)})")  # fmt: skip
-    overlap = " (synthesis and encoding overlap: both count from the build's start)"
-    print("  stages of the cold build:" + overlap)
+    print("  stages of the cold build (wall, and CPU with the speech workers'):")
     for name, values in stages.items():
-        if values:
-            print(f"    {name:<22} {median(values):7.2f} s")
+        cpus = [cpu for _, cpu in values if cpu is not None]
+        cpu_text = f"   cpu {median(cpus):7.2f} s" if cpus else ""
+        print(f"    {name:<22} {median(wall for wall, _ in values):7.2f} s{cpu_text}")
 
 
 def memory(work: Path) -> None:
@@ -162,26 +179,31 @@ def reused(stdout: str) -> str:
 
 
 def rebuilds(work: Path) -> None:
-    """Cold build, unchanged rebuild, one sentence edited, a paragraph inserted (emerson)."""
+    """Cold build, unchanged rebuild, one sentence of the longest chapter edited, a
+    paragraph inserted (emerson)."""
     essay = work / "emerson-nature.md"
     out = work / "out.mp3"
     cache = work / "cache-rebuild"
     shutil.copyfile(EMERSON, essay)
     cold = run(narrator("build", essay, "-o", out, "-q"), cache)[0]
+    cold_cpu = LAST_CPU[0]
     before = out.read_bytes()
     noop, stdout, _ = run(narrator("build", essay, "-o", out), cache)
+    noop_cpu = LAST_CPU[0]
     unchanged, noop_reuse = out.read_bytes() == before, reused(stdout)
     essay.write_text(EMERSON.read_text("utf-8").replace(SENTENCE, EDITED, 1), "utf-8")
     edit, stdout, _ = run(narrator("build", essay, "-o", out), cache)
-    edit_reuse = reused(stdout)
+    edit_cpu, edit_reuse = LAST_CPU[0], reused(stdout)
     run(narrator("build", essay, "-o", work / "clean.mp3", "-q"), work / "cache-clean")
     identical = (work / "clean.mp3").read_bytes() == out.read_bytes()
-    print("emerson-nature.md rebuilds (one run each)")
-    print(f"  cold build               {cold:7.2f} s")
-    print(f"  unchanged rebuild        {noop:7.2f} s  = {100 * noop / cold:5.1f}% of cold"
+    print(f"emerson-nature.md rebuilds (one run each; load {os.getloadavg()[0]:.1f})")
+    print(f"  cold build               {cold:7.2f} s   cpu {cold_cpu:6.2f} s")
+    print(f"  unchanged rebuild        {noop:7.2f} s   cpu {noop_cpu:6.2f} s"
+          f"  ratio {noop / cold:.3f} of cold"
           f"  (bytes unchanged: {unchanged}; {noop_reuse})")  # fmt: skip
-    print(f"  one sentence edited      {edit:7.2f} s  = {100 * edit / cold:5.1f}% of cold"
-          f"  (identical to a clean build: {identical}; {edit_reuse})")  # fmt: skip
+    print(f"  one sentence edited      {edit:7.2f} s   cpu {edit_cpu:6.2f} s"
+          f"  ratio {edit / cold:.3f} of cold  (in the longest chapter;"
+          f" identical to a clean build: {identical}; {edit_reuse})")  # fmt: skip
     text = EMERSON.read_text("utf-8").replace(SENTENCE, EDITED, 1)
     essay.write_text(text.replace(CHAPTER_2, CHAPTER_2 + "\n" + INSERTED, 1), "utf-8")
     _, plan, _ = run(narrator("build", essay, "--dry-run"), cache)

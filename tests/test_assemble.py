@@ -1,11 +1,10 @@
 """The assembled episode as a listener hears it: chapters open in a pause, natural pauses and
-pace, loudness for phones, intro and outro; and how chapters are streamed to the encoder."""
+pace, loudness for phones, intro and outro."""
 
 from __future__ import annotations
 
 import array
 import json
-import random
 import re
 import statistics
 import subprocess
@@ -17,19 +16,6 @@ from helpers import SEED, build, chapters_of, decode, ffmpeg_exe
 from mutagen.mp3 import MP3
 from pydub import AudioSegment
 from pydub.silence import detect_silence
-
-from narrator.audio.assemble import (
-    ChapterSpec,
-    chapter_pieces,
-    chapter_spans,
-    encode_chapter,
-)
-from narrator.model import (
-    AudioFormat,
-    Emphasis,
-    Utterance,
-)
-from narrator.speech.engine import SAMPLE_RATE
 
 
 def test_every_later_chapter_starts_inside_the_silence_before_its_heading(
@@ -51,7 +37,6 @@ def test_seed_pace_is_a_natural_reading_speed(seed_mp3: Path) -> None:
 
 def loudness(path: Path) -> tuple[float, float]:
     """Integrated loudness and true peak, as ffmpeg's ebur128 filter measures them."""
-    from helpers import ffmpeg_exe
 
     proc = subprocess.run(
         [ffmpeg_exe(), "-nostats", "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"],
@@ -70,8 +55,6 @@ def test_seed_is_levelled_for_phones(seed_mp3: Path) -> None:
 
 
 def test_intro_and_outro_frame_the_speech(tmp_path: Path) -> None:
-    from helpers import ffmpeg_exe
-
     subprocess.run(
         [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=3",
          "-y", str(tmp_path / "jingle.wav")],
@@ -98,58 +81,6 @@ def test_intro_and_outro_frame_the_speech(tmp_path: Path) -> None:
         capture_output=True, text=True,
     )  # fmt: skip
     assert proc.returncode == 1 and "does not exist" in proc.stderr
-
-
-def _noise(rng: random.Random, samples: int, peak: int) -> bytes:
-    return b"".join(
-        rng.randint(-peak, peak).to_bytes(2, "little", signed=True) for _ in range(samples)
-    )
-
-
-def _spec(clips: dict[Utterance, bytes]) -> ChapterSpec:
-    parts = tuple((u, pause) for u, pause in zip(clips, (500, 0, 250, 2000), strict=True))
-    return ChapterSpec("c", 700, parts, "key", intro=b"\1\0" * 300, outro=b"\2\0" * 200)
-
-
-def test_chapter_pieces_are_what_pydub_joins_and_spans_find_each_clip() -> None:
-    rng = random.Random(1)
-    clips = {Utterance(f"u{n}", Emphasis.NONE): _noise(rng, 2000 + n, 999) for n in range(4)}
-    spec = _spec(clips)
-
-    def segment(pcm: bytes) -> AudioSegment:
-        return AudioSegment(pcm, sample_width=2, frame_rate=SAMPLE_RATE, channels=1)
-
-    silent = [AudioSegment.silent(ms, frame_rate=SAMPLE_RATE) for ms in (700, 500, 250, 2000)]
-    expected = segment(spec.intro) + silent[0]
-    for (utterance, _), pause in zip(
-        spec.parts, (silent[1], None, silent[2], silent[3]), strict=True
-    ):
-        expected += segment(clips[utterance]) + (pause or AudioSegment.empty())
-    expected += segment(spec.outro)
-    joined = b"".join(chapter_pieces(spec, clips.__getitem__, SAMPLE_RATE))
-    assert joined == expected.raw_data
-    spans = chapter_spans(spec, [len(clips[u]) for u, _ in spec.parts], SAMPLE_RATE)
-    delay = 1105 * 1000 / 44100
-    for (utterance, _), (start, end) in zip(spec.parts, spans, strict=True):
-        at = round((start - delay) * SAMPLE_RATE / 1000) * 2
-        assert abs(joined.find(clips[utterance]) - at) <= 2 * SAMPLE_RATE // 1000  # 1 ms
-        assert end - start == pytest.approx(len(clips[utterance]) / 2 / SAMPLE_RATE * 1000, abs=1)
-
-
-def test_encoding_reads_each_clip_once_per_pass() -> None:
-    clips = {
-        Utterance(f"u{n}", Emphasis.NONE): _noise(random.Random(n), 4000, 8000) for n in range(4)
-    }
-    reads: list[Utterance] = []
-
-    def clip_of(utterance: Utterance) -> bytes:
-        reads.append(utterance)
-        return clips[utterance]
-
-    spec = _spec(clips)
-    encoded = encode_chapter(spec, clip_of, SAMPLE_RATE, AudioFormat(), ffmpeg_exe())
-    assert encoded.mp3[:2] == b"\xff\xfb" and len(encoded.spans_ms) == 4
-    assert reads == [u for u, _ in spec.parts] * 2  # measure, then encode: never all at once
 
 
 RATE = 22050

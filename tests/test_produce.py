@@ -1,73 +1,52 @@
-"""The producer: chapters are encoded while later ones are still spoken, and a build
-without the cache leaves nothing behind."""
+"""The producer: each unit is spoken, levelled and encoded in a worker and kept in the
+store; an edit makes only the units it touched; a build without the cache leaves nothing
+behind."""
 
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from pathlib import Path
 
-from helpers import ffmpeg_exe
-
-from narrator.audio.assemble import (
-    ChapterSpec,
-    ClipSource,
-    EncodedChapter,
-    chapter_specs,
-    encode_chapter,
-)
-from narrator.audio.produce import Speech, produce
+from narrator.audio.assemble import MP3, UNITS, Encoded, chapter_specs
+from narrator.audio.produce import Producer, voice_key
 from narrator.cache import AudioCache
-from narrator.ffmpeg import ffmpeg_version
-from narrator.model import (
-    AudioFormat,
-    Script,
-    ScriptChapter,
-    Segment,
-    utterance_of,
-)
-from narrator.speech.engine import SAMPLE_RATE, Prosody
+from narrator.model import AudioFormat, Script, ScriptChapter, Segment
+from narrator.speech.engine import Prosody
 from narrator.speech.espeak import EspeakConfig
-from narrator.speech.pool import SEGMENTS, Voice, utterance_keys
+from narrator.speech.pool import Speech, Voice, utterance_keys
 
 
-def _script(chapters: int, sentences: int) -> Script:
-    return Script(
-        "t",
-        None,
-        tuple(
-            ScriptChapter(
-                f"Chapter {c}",
-                tuple(
-                    Segment(
-                        f"Chapter {c}, sentence {s}, says something long enough to matter.", 300
-                    )
-                    for s in range(sentences)
-                ),
-            )
-            for c in range(chapters)
-        ),
-    )
+def _script(sentences: list[str]) -> Script:
+    return Script("t", None, (ScriptChapter("One", tuple(Segment(s, 500) for s in sentences)),))
 
 
-def test_a_chapter_is_encoded_while_later_chapters_are_still_being_spoken(tmp_path: Path) -> None:
-    script = _script(chapters=3, sentences=150)  # about 6 batches per chapter
-    voice = Voice(EspeakConfig("gmw/en-us"), Prosody(155, 50, 1.0))
+def _produce(script: Script, store: AudioCache, voice: Voice) -> tuple[list[Encoded], int]:
     keys = utterance_keys(script, voice)
-    specs = chapter_specs(script, keys, AudioFormat(), ffmpeg_version(ffmpeg_exe()))
-    store = AudioCache(tmp_path / "store")
-    last = keys[utterance_of(script.chapters[-1].segments[-1])]
-    seen: dict[str, bool] = {}
-
-    def encode(spec: ChapterSpec, clip_of: ClipSource) -> EncodedChapter:
-        # the real encoder, noting whether the last clip had been spoken when it began
-        seen.setdefault(spec.title, store.has(SEGMENTS, last))
-        return encode_chapter(spec, clip_of, SAMPLE_RATE, AudioFormat(), ffmpeg_exe())
-
+    specs = chapter_specs(script, keys, AudioFormat(), voice_key(voice), MP3)
     with contextlib.ExitStack() as stack:
-        speech = Speech(voice, keys, store, 1, None, stack)
-        produced = produce(specs, speech, None, tmp_path, encode, jobs=1)
-    assert seen["Chapter 0"] is False  # chapter 1 was encoding before the last clip existed
-    assert len(produced.chapters) == 3 and len(produced.synthesized) == 450
+        producer = Producer(Speech(voice, keys, store, 2, None, stack), store, AudioFormat(), MP3)
+        produced = producer.produce(specs)
+        units = [producer.encoded(unit) for unit in specs[0].units]
+    return units, produced.made_units
+
+
+def test_units_are_made_in_the_workers_and_an_edit_makes_only_its_own(tmp_path: Path) -> None:
+    voice = Voice(EspeakConfig("gmw/en-us"), Prosody(155, 50, 1.0))
+    store = AudioCache(tmp_path / "store")
+    sentences = [f"Sentence {n} says something long enough to measure." for n in range(6)]
+    units, made = _produce(_script(sentences), store, voice)
+    assert made == 6 and all(unit.audio[:2] == b"\xff\xfb" for unit in units)
+    assert all(unit.frames * 1152 > unit.samples + 1105 for unit in units)  # delay, padding
+    assert len(list((store.root / "v2" / UNITS).glob("*/*"))) == 6
+    edited = [*sentences[:3], "An edited sentence, long enough to measure.", *sentences[4:]]
+    again, made = _produce(_script(edited), store, voice)
+    assert made == 1  # the edited sentence's unit, nothing else
+    assert [u.audio for u in again[:3] + again[4:]] == [u.audio for u in units[:3] + units[4:]]
+    quieter = replace(voice, prosody=Prosody(155, 50, 0.5))  # a voice half as loud ...
+    quiet, _ = _produce(_script(sentences), store, quieter)
+    # ... is levelled to the same loudness: each unit's gain makes up the difference
+    assert all(q.gain_db - u.gain_db > 3 for q, u in zip(quiet, units, strict=True))
 
 
 def test_no_cache_build_leaves_no_scratch_files(narrate, tmp_path: Path) -> None:

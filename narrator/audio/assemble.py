@@ -1,61 +1,94 @@
-"""Join clips and pauses into chapters with pydub, encode each chapter with ffmpeg, and
-join the encoded chapters frame for frame into one MP3 behind an Info header.
+"""The segment is the unit of encoding: each is levelled and encoded on its own (in the
+worker that spoke it), and a chapter is its segments' MP3 frames with runs of silent
+frames between them.
 
-Each chapter is encoded on its own so that an edit re-encodes only its chapter: encoded
-chapters are cached under a key of everything that shapes them. A separately encoded
-piece opens with the encoder's delay (about 25 ms of silence) and ends padded to a whole
-frame; both fall inside the pause between chapters, where nobody hears them. Chapter
-start times are counted from the frames each piece really holds, so they are exact for
-the file as written, and the file is the same whichever chapters came from the cache.
+Segments that follow each other with no pause (an emphasized word inside a sentence), or
+with a pause too short to hold the encoder's delay and padding, are one *unit*, levelled
+and encoded together, so every join falls in a pause. A separately encoded unit opens with
+the encoder's delay (about 25 ms of silence) and ends padded to a whole frame; both fall
+inside the pause around it, and the silent frames between two units are counted so that
+the pause the listener hears keeps its length (to within half a frame, 13 ms). A unit's
+first frame takes nothing from a bit reservoir (nothing comes before it in its encoding),
+and silent frames carry no audio data, so units join at any frame boundary: the episode
+is a byte copy of cached units and silent frames, the same whichever came from the cache.
+Chapter marks, cues and the duration are counted from frames.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
-from narrator.audio.mp3frames import count_frames, info_frame, samples_per_frame
-from narrator.cache import AudioCache, content_key
+from narrator.audio import level
+from narrator.audio.mp3frames import (
+    count_frames,
+    info_frame,
+    mean_frame_bytes,
+    samples_per_frame,
+    silent_frame,
+)
+from narrator.cache import content_key
 from narrator.errors import InputError
-from narrator.ffmpeg import convert, stream
+from narrator.ffmpeg import convert
 from narrator.model import AudioFormat, ChapterMark, Cue, Script, Timeline, Utterance, utterance_of
 
-CHAPTERS = "chapters"  # cache kind: one chapter's MP3 frames
-_CHAPTER_FORMAT = 2  # of a cached chapter (EncodedChapter.to_bytes): 2 added the frame count
+if TYPE_CHECKING:
+    import numpy as np
+
+UNITS = "units"  # cache kind: one unit's levelled MP3 frames, and what joining needs to know
+_UNIT_FORMAT = 1  # of a stored unit (`Encoded.to_bytes`)
 _CHAPTER_LEAD_MS = 700  # silence a chapter opens with, taken from the pause before it
+# Below this a pause cannot hold a unit's padding and the next one's delay (up to about
+# 65 ms together) with room to place the next unit: segments so close are one unit.
+JOIN_BELOW_MS = 100
 _LAME_QUALITY = 7  # LAME -q 7: about twice as fast as the default, no audible loss at 64 kbps
-_QUIET = ["-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact"]
-# Sample peaks limited to -2 dBFS keep true peaks below -1 dBTP after resampling and MP3.
-LIMITER = "alimiter=limit=0.79:level=false:attack=5:release=50"
-LIMITER_LOSS_DB = 0.5
-_MAX_GAIN_DB = 20.0
-_SILENT_LUFS = -70.0  # what ebur128 reports for silence
-ENCODER_DELAY_MS = 1105 * 1000 / 44100  # LAME and decoder delay (samples at 44.1 kHz)
+_RESAMPLER = "MQ"  # soxr's medium quality: flat to 20 kHz from 22.05 kHz speech, and cheap
+ENCODER_DELAY = 576 + 529  # LAME's encoder delay and the decoder's, in samples
+# LAME at low bitrates drops some of the weak high partials of synthetic speech, which
+# K-weighting favours: an encoded unit measures about this much below its PCM (64 kbps).
+MP3_LOSS_DB = 0.45
+MP3, PCM = "mp3", "pcm"  # what a unit is made into: MP3 frames, or levelled PCM (for m4b)
 
 
-@lru_cache(maxsize=128)
-def silence(ms: int, sample_rate: int) -> bytes:
-    """`ms` of silence as mono 16-bit PCM (as pydub's `AudioSegment.silent` makes it), made
-    once per length: a script's pauses come in a few lengths, each streamed many times."""
-    return bytes(2 * int(sample_rate * (ms / 1000.0)))
+@lru_cache(maxsize=1)
+def encoder_identity() -> tuple[str, ...]:
+    """The versions of what shapes a unit's bytes (part of its cache key)."""
+    return tuple(f"{name} {version(name)}" for name in ("lameenc", "soxr", "numpy"))
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Audio levelled and encoded as one piece: segments with the (short) pause after
+    each but the last, or a jingle's PCM (`pcm`; the intro or outro). `key` names it in
+    the store."""
+
+    parts: tuple[tuple[Utterance, int], ...]
+    key: str
+    pcm: bytes = field(default=b"", repr=False)
 
 
 @dataclass(frozen=True)
 class ChapterSpec:
-    """What one chapter's audio is made of: opening silence, then clips and the pause
-    after each. `key` names its encoding in the cache."""
+    """What one chapter's audio is made of: units, and the silences between them (in ms)."""
 
     title: str
-    lead_ms: int
-    parts: tuple[tuple[Utterance, int], ...]
-    key: str
-    intro: bytes = b""  # PCM played before the chapter's speech (the episode's intro)
-    outro: bytes = b""  # PCM played after it (the episode's outro)
+    items: tuple[Unit | int, ...]
+
+    @property
+    def units(self) -> tuple[Unit, ...]:
+        return tuple(item for item in self.items if isinstance(item, Unit))
+
+    @property
+    def utterances(self) -> tuple[Utterance, ...]:
+        """The chapter's segments in order, one cue each."""
+        return tuple(spoken for unit in self.units for spoken, _ in unit.parts)
 
 
 def chapter_leads(script: Script) -> list[int]:
@@ -76,10 +109,6 @@ class Framing:
 
     intro: bytes = b""
     outro: bytes = b""
-
-
-def _framed_key(key: str, pcm: bytes) -> str:
-    return content_key("framed", key, hashlib.sha256(pcm).hexdigest()) if pcm else key
 
 
 def framing_pcm(
@@ -104,248 +133,246 @@ def chapter_specs(
     script: Script,
     keys: Mapping[Utterance, str],
     fmt: AudioFormat,
-    encoder: str,
+    voice_key: str,
+    mode: str = MP3,
     framing: Framing = Framing(),
 ) -> list[ChapterSpec]:
-    """Each chapter's parts and cache key (pure: the key hashes segment keys, not audio)."""
+    """Each chapter's units and silences, and each unit's key (pure: keys hash segment
+    keys, never audio). `voice_key` names the voice's calibrated level, which levels the
+    units too short to measure."""
+    shaping = (_UNIT_FORMAT, mode, encoder_identity(), _LAME_QUALITY, _RESAMPLER, MP3_LOSS_DB,
+               level.LEVEL_SETTINGS, fmt.sample_rate, fmt.bitrate_kbps, fmt.channels,
+               fmt.target_lufs, voice_key)  # fmt: skip
+
+    def unit(run: list[tuple[Utterance, int]]) -> Unit:
+        parts = (*run[:-1], (run[-1][0], 0))
+        return Unit(parts, content_key("unit", shaping, [(keys[u], p) for u, p in parts]))
+
+    def jingle(pcm: bytes) -> Unit:
+        return Unit((), content_key("jingle", shaping, hashlib.sha256(pcm).hexdigest()), pcm)
+
     leads = chapter_leads(script)
     specs = []
     for index, chapter in enumerate(script.chapters):
         next_lead = leads[index + 1] if index + 1 < len(leads) else 0
-        parts = tuple(
-            (
-                utterance_of(segment),
-                segment.pause_ms - (next_lead if position == len(chapter.segments) - 1 else 0),
-            )
-            for position, segment in enumerate(chapter.segments)
-        )
-        key = content_key(
-            "chapter",
-            _CHAPTER_FORMAT,
-            encoder,
-            _LAME_QUALITY,
-            LIMITER,
-            LIMITER_LOSS_DB,
-            asdict(fmt),
-            leads[index],
-            [(keys[utterance], pause) for utterance, pause in parts],
-        )
-        specs.append(ChapterSpec(chapter.title, leads[index], parts, key))
-    if framing.intro or framing.outro:
-        first = specs[0]
-        specs[0] = replace(first, intro=framing.intro, key=_framed_key(first.key, framing.intro))
-        last = specs[-1]
-        specs[-1] = replace(last, outro=framing.outro, key=_framed_key(last.key, framing.outro))
+        items: list[Unit | int] = [leads[index]] if leads[index] else []
+        run: list[tuple[Utterance, int]] = []
+        for position, segment in enumerate(chapter.segments):
+            last = position == len(chapter.segments) - 1
+            pause = segment.pause_ms - (next_lead if last else 0)
+            run.append((utterance_of(segment), max(0, pause)))
+            if last or pause >= JOIN_BELOW_MS:
+                items.append(unit(run))
+                if pause > 0:
+                    items.append(pause)
+                run = []
+        specs.append(ChapterSpec(chapter.title, tuple(items)))
+    if framing.intro:
+        specs[0] = ChapterSpec(specs[0].title, (jingle(framing.intro), *specs[0].items))
+    if framing.outro:
+        specs[-1] = ChapterSpec(specs[-1].title, (*specs[-1].items, jingle(framing.outro)))
     return specs
 
 
 @dataclass(frozen=True)
-class EncodedChapter:
-    """A chapter's MP3 frames, how many, and where each of its segments is heard in them.
+class Encoded:
+    """A unit made: its audio (MP3 frames, or levelled PCM), how many frames (for PCM:
+    samples) they hold, how many samples of sound (without the encoder's delay and
+    padding), where each segment is heard from the sound's start, and its gain."""
 
-    The frame count travels with the frames so that a rebuild from the cache need not
-    count them again (a third of an unchanged rebuild's time)."""
-
-    mp3: bytes
+    audio: bytes
     frames: int
-    spans_ms: tuple[tuple[int, int], ...]  # per segment: start and end, from the first frame
+    samples: int
+    spans: tuple[tuple[int, int], ...]
+    gain_db: float
 
     def to_bytes(self) -> bytes:
-        header = json.dumps({"frames": self.frames, "spans": self.spans_ms}).encode()
-        return len(header).to_bytes(4, "big") + header + self.mp3
+        head = {"frames": self.frames, "samples": self.samples, "spans": self.spans,
+                "gain": self.gain_db}  # fmt: skip
+        header = json.dumps(head).encode()
+        return len(header).to_bytes(4, "big") + header + self.audio
 
     @classmethod
-    def from_bytes(cls, blob: bytes) -> EncodedChapter:
+    def from_bytes(cls, blob: bytes) -> Encoded:
         size = int.from_bytes(blob[:4], "big")
-        header = json.loads(blob[4 : 4 + size])
-        spans = tuple((start, end) for start, end in header["spans"])
-        return cls(blob[4 + size :], header["frames"], spans)
+        head = json.loads(blob[4 : 4 + size])
+        spans = tuple((start, end) for start, end in head["spans"])
+        return cls(blob[4 + size :], head["frames"], head["samples"], spans, head["gain"])
 
 
-ClipSource = Callable[[Utterance], bytes]  # a clip's trimmed PCM, by utterance
+def unit_pcm(unit: Unit, clips: Sequence[bytes], source_rate: int) -> tuple[bytes, list[int]]:
+    """The unit's PCM (clips and the short pauses inside it), and each clip's start and
+    end in samples (pure)."""
+    pieces: list[bytes] = []
+    bounds: list[int] = []
+    at = 0
+    for (_, pause), clip in zip(unit.parts, clips, strict=True):
+        bounds += [at, at + len(clip) // 2]
+        silence = bytes(2 * (pause * source_rate // 1000))
+        pieces += [clip, silence]
+        at += (len(clip) + len(silence)) // 2
+    return b"".join(pieces) or unit.pcm, bounds
 
 
-def chapter_pieces(spec: ChapterSpec, clip_of: ClipSource, sample_rate: int) -> Iterator[bytes]:
-    """The chapter's mono PCM in order, piece by piece: intro, opening silence, then each
-    clip and the pause after it, then outro. Streamed to the encoder, never joined in
-    memory, so a chapter of any length needs the memory of one clip."""
-    if spec.intro:
-        yield spec.intro
-    if spec.lead_ms:
-        yield silence(spec.lead_ms, sample_rate)
-    for spoken, pause in spec.parts:
-        yield clip_of(spoken)
-        if pause > 0:
-            yield silence(pause, sample_rate)
-    if spec.outro:
-        yield spec.outro
+def make_unit(
+    unit: Unit,
+    clips: Sequence[bytes],
+    source_rate: int,
+    fmt: AudioFormat,
+    voice_gain: float,
+    offset_db: float,
+    mode: str,
+) -> Encoded:
+    """Level a unit by its own loudness toward the target (moved by `offset_db`, the
+    louder or softer voicing of its style), limit its peaks and encode it."""
+    pcm, bounds = unit_pcm(unit, clips, source_rate)
+    samples = level.samples_of(pcm)
+    # both channels carry the unit, which BS.1770 counts twice
+    target = fmt.target_lufs - 10 * math.log10(fmt.channels) + offset_db
+    target += 0.0 if mode == PCM else MP3_LOSS_DB
+    measured = level.loudness(samples, source_rate)
+    gain = level.gain_db(measured, target, voice_gain + offset_db)
+    limited = level.levelled(samples, source_rate, gain)
+    if measured is not None:
+        after = level.loudness(limited, source_rate)
+        if after is not None and after < target - 0.05:
+            # the limiter took some loudness: give it back once, and limit again
+            gain = level.gain_db(measured - (target - after), target, voice_gain + offset_db)
+            limited = level.levelled(samples, source_rate, gain)
+    samples = limited
+    pairs = list(zip(bounds[::2], bounds[1::2], strict=True))
+    if mode == PCM:
+        return Encoded(level.to_pcm(samples), len(samples), len(samples), tuple(pairs), gain)
+    mp3, count, length = encode_mp3(samples, source_rate, fmt)
+    scale = fmt.sample_rate / source_rate
+    spans = tuple((round(a * scale), round(b * scale)) for a, b in pairs)
+    return Encoded(mp3, count, length, spans, gain)
 
 
-def chapter_spans(
-    spec: ChapterSpec, clip_bytes: Sequence[int], sample_rate: int
-) -> tuple[tuple[int, int], ...]:
-    """Each clip's start and end in milliseconds, counting the encoder's delay, from the
-    clips' sizes in bytes (pure)."""
-    spans = []
-    position = (len(spec.intro) // 2) + spec.lead_ms * sample_rate // 1000
-    for (_, pause), size in zip(spec.parts, clip_bytes, strict=True):
-        end = position + size // 2
-        spans.append(
-            (
-                round(position * 1000 / sample_rate + ENCODER_DELAY_MS),
-                round(end * 1000 / sample_rate + ENCODER_DELAY_MS),
-            )
-        )
-        position = end
-        if pause > 0:
-            position += len(silence(pause, sample_rate)) // 2
-    return tuple(spans)
+def encode_mp3(samples: np.ndarray, source_rate: int, fmt: AudioFormat) -> tuple[bytes, int, int]:
+    """Float mono samples resampled to the format's rate and encoded by LAME (in-process,
+    CBR, no Xing frame): the frames, their count and the number of samples encoded."""
+    import lameenc
+    import numpy as np
+    import soxr
 
-
-def measure_loudness(ffmpeg: str, pcm: Iterable[bytes], sample_rate: int) -> float:
-    """Integrated loudness (LUFS, ITU-R BS.1770) of mono PCM, by ffmpeg's ebur128 filter."""
-    args = ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
-            "-af", "ebur128=framelog=quiet", "-f", "null", "-"]  # fmt: skip
-    report = stream(ffmpeg, args, pcm, keep_stderr=True)
-    found = re.findall(rb"I:\s+(-?[\d.]+) LUFS", report)
-    return float(found[-1]) if found else _SILENT_LUFS
-
-
-def chapter_gain(
-    spec: ChapterSpec, clip_of: ClipSource, sample_rate: int, fmt: AudioFormat, ffmpeg: str
-) -> tuple[float, tuple[tuple[int, int], ...]]:
-    """The gain that levels the chapter, and its segments' spans: the first of two passes
-    over the chapter's audio (loudness needs the whole chapter before any of it is encoded)."""
-    sizes: list[int] = []
-
-    def measured(spoken: Utterance) -> bytes:
-        pcm = clip_of(spoken)
-        sizes.append(len(pcm))
-        return pcm
-
-    loudness = measure_loudness(ffmpeg, chapter_pieces(spec, measured, sample_rate), sample_rate)
-    return chapter_gain_db(loudness, fmt), chapter_spans(spec, sizes, sample_rate)
-
-
-def encode_chapter(
-    spec: ChapterSpec, clip_of: ClipSource, sample_rate: int, fmt: AudioFormat, ffmpeg: str
-) -> EncodedChapter:
-    """Level and encode one chapter to bare MP3 frames, streaming its clips twice."""
-    gain, spans = chapter_gain(spec, clip_of, sample_rate, fmt, ffmpeg)
-    args = encode_args(sample_rate, fmt, gain)
-    mp3 = stream(ffmpeg, args, chapter_pieces(spec, clip_of, sample_rate))
-    return EncodedChapter(mp3, count_frames(mp3), spans)
-
-
-def level_chapter(
-    spec: ChapterSpec, clip_of: ClipSource, sample_rate: int, fmt: AudioFormat, ffmpeg: str
-) -> EncodedChapter:
-    """Level one chapter as for MP3 but keep it as PCM (for m4b: `frames` is 0, the audio
-    is `mp3`'s bytes of mono 16-bit PCM at `sample_rate`)."""
-    gain, spans = chapter_gain(spec, clip_of, sample_rate, fmt, ffmpeg)
-    args = ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
-            "-af", level_filter(gain), "-f", "s16le", "pipe:1"]  # fmt: skip
-    pcm = stream(ffmpeg, args, chapter_pieces(spec, clip_of, sample_rate))
-    return EncodedChapter(pcm, 0, spans)
-
-
-def level_filter(gain_db: float) -> str:
-    """The ffmpeg filter that levels a chapter: its gain, then the true-peak limiter."""
-    return f"volume={gain_db:.2f}dB,{LIMITER}"
-
-
-def chapter_gain_db(loudness: float, fmt: AudioFormat) -> float:
-    """The gain that brings a chapter to the target loudness (`AudioFormat.target_lufs`).
-
-    Each chapter is levelled on its own, so an edit re-levels only its chapter; the limiter
-    after the gain costs about half a decibel, which the gain makes up.
-    """
-    target = fmt.target_lufs
-    if loudness <= _SILENT_LUFS:
-        return 0.0
-    return round(max(-_MAX_GAIN_DB, min(_MAX_GAIN_DB, target - loudness + LIMITER_LOSS_DB)), 2)
-
-
-def encode_args(source_rate: int, fmt: AudioFormat, gain_db: float) -> list[str]:
-    """ffmpeg arguments: raw mono PCM on stdin, levelled and limited below -1 dBTP, to bare
-    CBR MP3 frames on stdout."""
-    return [
-        "-f", "s16le", "-ar", str(source_rate), "-ac", "1", "-i", "pipe:0",
-        "-af", level_filter(gain_db),
-        "-ar", str(fmt.sample_rate), "-ac", str(fmt.channels),
-        "-c:a", "libmp3lame", "-b:a", f"{fmt.bitrate_kbps}k",
-        "-compression_level", str(_LAME_QUALITY),
-        "-write_xing", "0", "-id3v2_version", "0", "-write_id3v1", "0", *_QUIET,
-        "-f", "mp3", "pipe:1",
-    ]  # fmt: skip
+    # soxr resamples 16-bit samples in C, rounding and clipping as it goes
+    pcm = np.frombuffer(level.to_pcm(samples), "<i2")
+    resampled = soxr.resample(pcm, source_rate, fmt.sample_rate, quality=_RESAMPLER)
+    if fmt.channels == 2:
+        resampled = np.repeat(resampled, 2)
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(fmt.bitrate_kbps)
+    encoder.set_in_sample_rate(fmt.sample_rate)
+    encoder.set_out_sample_rate(fmt.sample_rate)
+    encoder.set_channels(fmt.channels)
+    encoder.set_quality(_LAME_QUALITY)
+    encoder.silence()
+    mp3 = bytes(encoder.encode(resampled.tobytes())) + bytes(encoder.flush())
+    return mp3, count_frames(mp3), len(resampled) // fmt.channels
 
 
 @dataclass(frozen=True)
-class SpooledChapter:
-    """An encoded chapter waiting on disk to be joined into the episode."""
+class Grid:
+    """How units are laid out in time: `frame` samples per frame at `rate`, sound
+    starting `delay` samples into a unit, and one frame of silence (and one padded by a
+    byte, used as often as keeps the stream at `frame_bytes` a frame on average)."""
 
-    path: Path
-    frames: int
-    spans_ms: tuple[tuple[int, int], ...]
+    rate: int
+    frame: int
+    delay: int
+    silence: bytes
+    padded: bytes = b""
+    frame_bytes: float = 0.0
 
-
-def spool(chapter: EncodedChapter, path: Path) -> SpooledChapter:
-    """Write a chapter's frames to `path`, keeping only what joining needs in memory."""
-    path.write_bytes(chapter.mp3)
-    return SpooledChapter(path, chapter.frames, chapter.spans_ms)
-
-
-def cached_chapter(spec: ChapterSpec, cache: AudioCache | None) -> EncodedChapter | None:
-    """The chapter's encoding from the cache, or None where it must be encoded."""
-    blob = cache.get(CHAPTERS, spec.key) if cache is not None else None
-    return EncodedChapter.from_bytes(blob) if blob is not None else None
-
-
-def join_chapters(
-    specs: Sequence[ChapterSpec], chapters: Sequence[SpooledChapter], fmt: AudioFormat, out: Path
-) -> Timeline:
-    """Write the episode to `out`, an Info header then each chapter's frames, one chapter
-    in memory at a time; say where its chapters and segments are heard."""
-    total_frames = sum(chapter.frames for chapter in chapters)
-    total_bytes = sum(chapter.path.stat().st_size for chapter in chapters)
-    with chapters[0].path.open("rb") as first:
-        head = first.read(4)
-    with out.open("wb") as file:
-        file.write(info_frame(head, total_frames, total_bytes))
-        for chapter in chapters:
-            file.write(chapter.path.read_bytes())
-    per_frame = samples_per_frame(fmt.sample_rate)
-    duration = round(total_frames * per_frame * 1000 / fmt.sample_rate)
-    starts, frames = [], 0
-    for chapter in chapters:
-        starts.append(round(frames * per_frame * 1000 / fmt.sample_rate))
-        frames += chapter.frames
-    return episode_timeline(specs, starts, [c.spans_ms for c in chapters], duration)
+    @classmethod
+    def of(cls, fmt: AudioFormat, mode: str, source_rate: int, first: bytes = b"") -> Grid:
+        """The grid for MP3 frames (`first`: a unit's frames, whose header the silent
+        frames copy) or for PCM at `source_rate`."""
+        if mode == PCM:
+            return cls(source_rate, 1, 0, b"\0\0")
+        silence, padded = silent_frame(first), silent_frame(first, padded=True)
+        frame = samples_per_frame(fmt.sample_rate)
+        return cls(fmt.sample_rate, frame, ENCODER_DELAY, silence, padded, mean_frame_bytes(first))
 
 
-def episode_timeline(
-    specs: Sequence[ChapterSpec],
-    starts_ms: Sequence[int],
-    spans_ms: Sequence[Sequence[tuple[int, int]]],
-    duration_ms: int,
-    shift_ms: float = 0.0,
-) -> Timeline:
-    """Chapter marks that tile the file from each chapter's start, and a cue per segment
-    from its span in its chapter (moved by `shift_ms`), for MP3 and m4b alike (pure)."""
-    ends = [*starts_ms[1:], duration_ms]
+UnitSource = Callable[[Unit], Encoded]  # a unit's encoding, from the store (or made again)
+
+
+def write_episode(
+    specs: Sequence[ChapterSpec], encoded: UnitSource, grid: Grid, out: BinaryIO
+) -> tuple[Timeline, int]:
+    """Write the episode's audio to `out`, unit by unit (one in memory at a time), with
+    the silent frames that give each pause its length; say where its chapters and segments
+    are heard, and how many frames it holds.
+
+    Units are placed on an ideal clock: each goes to the frame that starts its sound
+    nearest where the script wants it (never before the previous unit ends), so rounding
+    to frames never adds up along a chapter.
+    """
+    frames = 0  # frames written
+    ideal = 0  # where the script wants the next sound, in samples at the grid's rate
+
+    def ms(samples: int) -> int:
+        return round(samples * 1000 / grid.rate)
+
+    written = 0  # bytes
+
+    def silence_to(frame: int) -> None:
+        nonlocal frames, written
+        if not grid.padded:
+            written += out.write(grid.silence * max(0, frame - frames))
+        # pad a silent frame whenever the stream would fall below its bitrate without it,
+        # so that players read the bitrate the header says
+        for count in range(frames + 1, frame + 1) if grid.padded else ():
+            short = written + len(grid.silence) < count * grid.frame_bytes
+            written += out.write(grid.padded if short else grid.silence)
+        frames = max(frames, frame)
+
+    starts: list[int] = []
+    cues: list[tuple[Cue, ...]] = []
+    for spec in specs:
+        silence_to(round(ideal / grid.frame))
+        starts.append(frames)
+        chapter: list[Cue] = []
+        for item in spec.items:
+            if isinstance(item, int):
+                ideal += item * grid.rate // 1000
+                continue
+            unit = encoded(item)
+            silence_to(round((ideal - grid.delay) / grid.frame))
+            sound = frames * grid.frame + grid.delay
+            for (spoken, _), (a, b) in zip(item.parts, unit.spans, strict=True):
+                chapter.append(Cue(spoken.text, ms(sound + a), ms(sound + b)))
+            written += out.write(unit.audio)
+            frames += unit.frames
+            ideal = sound + unit.samples
+        cues.append(tuple(chapter))
+    silence_to(round(ideal / grid.frame))
+    duration = ms(frames * grid.frame)
+    ends = [*starts[1:], frames]
     marks = tuple(
-        ChapterMark(spec.title, start, end)
-        for spec, start, end in zip(specs, starts_ms, ends, strict=True)
+        ChapterMark(spec.title, ms(start * grid.frame), ms(end * grid.frame))
+        for spec, start, end in zip(specs, starts, ends, strict=True)
     )
-    cues = tuple(
-        tuple(
-            Cue(
-                spoken.text,
-                start + round(a + shift_ms),
-                min(start + round(b + shift_ms), duration_ms),
-            )
-            for (spoken, _), (a, b) in zip(spec.parts, spans, strict=True)
-        )
-        for spec, start, spans in zip(specs, starts_ms, spans_ms, strict=True)
-    )
-    return Timeline(marks, duration_ms, cues)
+    return Timeline(marks, duration, tuple(cues)), frames
+
+
+def first_unit(specs: Sequence[ChapterSpec]) -> Unit:
+    return next(unit for spec in specs for unit in spec.units)
+
+
+def join_mp3(
+    specs: Sequence[ChapterSpec], encoded: UnitSource, fmt: AudioFormat, out: Path
+) -> Timeline:
+    """Write the episode to `out` as MP3: an Info header, then every unit's frames and
+    the silent frames between them; the header is written last, when the counts are known."""
+    first = encoded(first_unit(specs)).audio
+    grid = Grid.of(fmt, MP3, 0, first)
+    with out.open("wb") as file:
+        file.write(bytes(len(grid.silence)))  # the Info frame's place
+        timeline, frames = write_episode(specs, encoded, grid, file)
+        audio_bytes = file.tell() - len(grid.silence)
+        file.seek(0)
+        file.write(info_frame(first, frames, audio_bytes))
+    return timeline

@@ -1,25 +1,20 @@
 """`--format m4b`: AAC in MP4 with chapters and cover, for audiobook apps.
 
-The producer levels each chapter as for MP3 (each on its own, see assemble.level_chapter)
-into PCM on disk; here the chapters are joined in one PCM file and encoded in one ffmpeg
-run that also writes the chapters and metadata (from an ffmetadata file) and attaches the
-cover. MP4 records the encoder's priming in an edit list, so chapter times counted in
-samples hold exactly. Levelled chapters are not cached for m4b.
+The producer levels each unit as for MP3 (each on its own, see assemble.make_unit) but
+keeps it as PCM; here the units and the silences between them are joined in one PCM file
+on disk and encoded in one ffmpeg run that also writes the chapters and metadata (from an
+ffmetadata file) and attaches the cover. MP4 records the encoder's priming in an edit
+list, so chapter times counted in samples hold exactly. Levelled PCM is not cached: an
+m4b build encodes the whole episode to AAC each time.
 """
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from narrator.audio.assemble import (
-    ENCODER_DELAY_MS,
-    ChapterSpec,
-    SpooledChapter,
-    episode_timeline,
-)
+from narrator.audio.assemble import PCM, ChapterSpec, Grid, UnitSource, write_episode
 from narrator.audio.tag import EpisodeTags
 from narrator.ffmpeg import run_ffmpeg
 from narrator.model import AudioFormat, ChapterMark, Timeline
@@ -49,30 +44,23 @@ def ffmetadata(tags: EpisodeTags, chapters: Sequence[ChapterMark]) -> str:
 
 def write_m4b(
     specs: Sequence[ChapterSpec],
-    chapters: Sequence[SpooledChapter],
+    encoded: UnitSource,
     fmt: AudioFormat,
     out: Path,
     ffmpeg: str,
     tags: EpisodeTags,
 ) -> Timeline:
-    """Encode the levelled chapters (PCM at SAMPLE_RATE, see assemble.level_chapter) to
-    `out` as an m4b and say where its chapters are.
+    """Encode the levelled units (PCM at SAMPLE_RATE, see assemble.make_unit) to `out`
+    as an m4b and say where its chapters are.
 
-    The chapters are joined in one PCM file on disk, which the AAC encoder then reads:
-    memory stays that of one chapter file's copy buffer however long the episode.
+    The units are joined in one PCM file on disk, which the AAC encoder then reads:
+    memory stays that of one unit however long the episode.
     """
-    starts: list[int] = []
     with tempfile.TemporaryDirectory(prefix="narrator-m4b-") as work:
         levelled = Path(work) / "episode.pcm"
         with levelled.open("wb") as pcm_file:
-            for chapter in chapters:
-                starts.append(round(pcm_file.tell() // 2 * 1000 / SAMPLE_RATE))
-                with chapter.path.open("rb") as pcm:
-                    shutil.copyfileobj(pcm, pcm_file)
-            duration = round(pcm_file.tell() // 2 * 1000 / SAMPLE_RATE)
-        # MP4 records the encoder's priming in an edit list: no delay to count in the cues
-        spans = [chapter.spans_ms for chapter in chapters]
-        timeline = episode_timeline(specs, starts, spans, duration, -ENCODER_DELAY_MS)
+            grid = Grid.of(fmt, PCM, SAMPLE_RATE)
+            timeline, _ = write_episode(specs, encoded, grid, pcm_file)
         meta = Path(work) / "metadata.txt"
         meta.write_text(ffmetadata(tags, timeline.chapters), encoding="utf-8")
         args = ["-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", str(levelled),

@@ -1,7 +1,7 @@
 """MPEG audio layer III frames, without decoding: counting them, and the Info header.
 
-Chapters are encoded separately and joined frame for frame, so chapter start times come
-from the number of frames each chapter's encoding really holds, and the file's Info
+Units of speech are encoded separately and joined frame for frame with silent frames
+between them, so every time in the episode comes from counting frames, and the file's Info
 header (which phones need to show the right duration and seek) is written here for the
 joined stream.
 """
@@ -25,6 +25,25 @@ def _frame_length(header: int) -> int:
     bitrate = (_BITRATES_V1 if version == 3 else _BITRATES_V2)[(header >> 12) & 15]
     rate = _RATES[version][(header >> 10) & 3]
     return (144 if version == 3 else 72) * bitrate * 1000 // rate + ((header >> 9) & 1)
+
+
+def silent_frame(first_frame: bytes, padded: bool = False) -> bytes:
+    """A frame of silence in the stream that `first_frame` opens: its header (with or
+    without the padding byte) and nothing else. Its side information is all zero, so it
+    holds no audio data and takes nothing from a bit reservoir: it fits between any two
+    frames."""
+    header = int.from_bytes(first_frame[:4], "big") & ~(1 << 9) | (int(padded) << 9)
+    return header.to_bytes(4, "big") + bytes(_frame_length(header) - 4)
+
+
+def mean_frame_bytes(first_frame: bytes) -> float:
+    """The exact mean length of a frame at the stream's bitrate: a CBR stream pads some
+    frames by a byte to keep to it (and players work out the bitrate from it)."""
+    header = int.from_bytes(first_frame[:4], "big")
+    version = (header >> 19) & 3
+    bitrate = (_BITRATES_V1 if version == 3 else _BITRATES_V2)[(header >> 12) & 15]
+    rate = _RATES[version][(header >> 10) & 3]
+    return (144 if version == 3 else 72) * bitrate * 1000 / rate
 
 
 def info_frame(first_frame: bytes, frames: int, audio_bytes: int) -> bytes:
@@ -55,22 +74,30 @@ def info_frame(first_frame: bytes, frames: int, audio_bytes: int) -> bytes:
 
 
 def count_frames(data: bytes) -> int:
-    """The number of layer III frames in `data`, which must hold nothing else."""
+    """The number of layer III frames in `data`, which must hold nothing else. Each
+    distinct header is checked once (a CBR stream has two: with and without padding)."""
+    lengths: dict[bytes, int] = {}
     frames = 0
     at = 0
     while at < len(data):
-        header = int.from_bytes(data[at : at + 4], "big")
-        version = (header >> 19) & 3
-        if (
-            len(data) - at < 4
-            or header >> 21 != 0x7FF
-            or version == 1
-            or (header >> 17) & 3 != 1
-            or (header >> 12) & 15 in (0, 15)
-            or (header >> 10) & 3 == 3
-        ):
-            raise DependencyError(f"the encoder wrote something that is not an MP3 frame at {at}")
-        at += _frame_length(header)
+        head = data[at : at + 4]
+        length = lengths.get(head)
+        if length is None:
+            header = int.from_bytes(head, "big")
+            version = (header >> 19) & 3
+            if (
+                len(head) < 4
+                or header >> 21 != 0x7FF
+                or version == 1
+                or (header >> 17) & 3 != 1
+                or (header >> 12) & 15 in (0, 15)
+                or (header >> 10) & 3 == 3
+            ):
+                raise DependencyError(
+                    f"the encoder wrote something that is not an MP3 frame at {at}"
+                )
+            length = lengths[head] = _frame_length(header)
+        at += length
         frames += 1
     if at != len(data):
         raise DependencyError("the encoder wrote a truncated MP3 frame")

@@ -17,16 +17,19 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_for
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, replace
+from typing import TypeVar
 
 from narrator.cache import AudioCache, content_key
-from narrator.errors import DependencyError, OutputError, SettingsError
-from narrator.model import Emphasis, ProgressCallback, Script, Style, Utterance, utterance_of
+from narrator.errors import DependencyError, SettingsError
+from narrator.model import Emphasis, Script, Style, Utterance, utterance_of
 from narrator.speech import registry
 from narrator.speech.engine import EngineConfig, Prosody, SpeechEngine
 from narrator.speech.trim import TRIM_SETTINGS, trim_silence
 
 SEGMENTS = "segments"  # cache kind: trimmed mono PCM of one utterance
 
+T = TypeVar("T")
+B = TypeVar("B")
 _BATCH_CHARS = 1500  # per task: small enough for smooth progress, big enough to amortise
 
 
@@ -76,15 +79,9 @@ def _init_worker(engines: tuple[registry.EngineEntry, ...]) -> None:
     registry.register_all(engines)  # the parent's engines, registered at run time too
 
 
-def _synthesize_batch(
-    voice: Voice, batch: list[Utterance], store: AudioCache, keys: list[str]
-) -> None:
-    """Runs in a worker: speak each utterance, trim it and put it in `store` under its key.
-
-    The clips go straight to the store (a file each) rather than back through the pool's
-    pipe, so the parent never holds more audio than the chapter it is encoding. The engine
-    is made by the first task rather than the pool initializer so that a bad setting (an
-    unknown voice) reaches the parent as its error."""
+def _engine(voice: Voice) -> SpeechEngine:
+    """This worker's engine, made by its first task rather than the pool initializer so
+    that a bad setting (an unknown voice) reaches the parent as its error."""
     global _worker_engine, _worker_config
     if _worker_engine is None:
         _worker_engine, _worker_config = registry.make_engine(voice.engine), voice.engine
@@ -94,7 +91,29 @@ def _synthesize_batch(
             "a worker pool can only be shared by essays with the same voice settings",
             "build them one at a time",
         )
-    engine = _worker_engine
+    return _worker_engine
+
+
+def spoken(voice: Voice, utterance: Utterance, key: str, store: AudioCache) -> bytes:
+    """Runs in a worker: the utterance's trimmed clip from `store`, else spoken, trimmed
+    and put there under `key`."""
+    found = store.get(SEGMENTS, key)
+    if found is not None:
+        return found
+    audio = _engine(voice).synthesize(utterance.text, voice.prosody_of(utterance))
+    clip = trim_silence(audio.pcm, audio.sample_rate)
+    store.put(SEGMENTS, key, clip)
+    return clip
+
+
+def _synthesize_batch(
+    voice: Voice, batch: list[Utterance], store: AudioCache, keys: list[str]
+) -> None:
+    """Runs in a worker: speak each utterance, trim it and put it in `store` under its key.
+
+    The clips go straight to the store (a file each) rather than back through the pool's
+    pipe, so the parent never holds audio."""
+    engine = _engine(voice)
     for utterance, key in zip(batch, keys, strict=True):
         audio = engine.synthesize(utterance.text, voice.prosody_of(utterance))
         store.put(SEGMENTS, key, trim_silence(audio.pcm, audio.sample_rate))
@@ -120,19 +139,19 @@ def utterances(script: Script) -> list[Utterance]:
     )
 
 
+def utterance_key(voice: Voice, utterance: Utterance, identity: object = None) -> str:
+    """The cache key of an utterance's clip: everything that changes its sound, never its
+    place. `identity` is the engine's (`registry.engine_identity`), when known."""
+    if identity is None:
+        identity = registry.engine_identity(voice.engine)
+    prosody = asdict(voice.prosody_of(utterance))
+    return content_key("segment", identity, TRIM_SETTINGS, utterance.text, prosody)
+
+
 def utterance_keys(script: Script, voice: Voice) -> dict[Utterance, str]:
-    """The cache key of each utterance: everything that changes its sound, never its place."""
+    """The cache key of each of the script's utterances."""
     identity = registry.engine_identity(voice.engine)
-    return {
-        u: content_key(
-            "segment",
-            identity,
-            TRIM_SETTINGS,
-            u.text,
-            asdict(voice.prosody_of(u)),
-        )
-        for u in utterances(script)
-    }
+    return {u: utterance_key(voice, u, identity) for u in utterances(script)}
 
 
 def submit(
@@ -155,31 +174,13 @@ def submit(
     }
 
 
-def finished(future: Future[None]) -> None:
-    """Raise what a batch's worker raised; a dead worker becomes a DependencyError."""
+def finished(future: Future[T]) -> T:
+    """What a task returned; raise what its worker raised (a dead worker becomes a
+    DependencyError)."""
     try:
-        future.result()
+        return future.result()
     except BrokenProcessPool as exc:
         raise DependencyError("a speech worker process died", "run `narrator doctor`") from exc
-
-
-def speak_now(
-    pool: ProcessPoolExecutor,
-    voice: Voice,
-    utterance: Utterance,
-    keys: Mapping[Utterance, str],
-    store: AudioCache,
-) -> bytes:
-    """One clip, synthesized now: for a clip that vanished from the store (a corrupt entry
-    removed, or evicted by another build) after the build counted on it."""
-    finished(pool.submit(_synthesize_batch, voice, [utterance], store, [keys[utterance]]))
-    clip = store.get(SEGMENTS, keys[utterance])
-    if clip is None:
-        raise OutputError(
-            f"cannot keep audio in the cache at {store.root}",
-            "check that the folder is writable and has space, or use --no-cache",
-        )
-    return clip
 
 
 def synthesis_pool(jobs: int) -> ProcessPoolExecutor:
@@ -194,7 +195,7 @@ def synthesis_pool(jobs: int) -> ProcessPoolExecutor:
 
 
 class Speech:
-    """Clips in a store, spoken by a worker pool that is started only when needed."""
+    """Clips in a store, and a worker pool that is started only when needed."""
 
     def __init__(
         self,
@@ -208,7 +209,6 @@ class Speech:
         self.voice, self.keys, self.store = voice, keys, store
         self._jobs, self._pool, self._stack = jobs, pool, stack
         self._lock = threading.Lock()
-        self.respoken: set[Utterance] = set()
 
     def pool(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -219,50 +219,16 @@ class Speech:
     def missing(self, needed: Sequence[Utterance]) -> list[Utterance]:
         return [u for u in needed if not self.store.has(SEGMENTS, self.keys[u])]
 
-    def submit(self, utterances: Sequence[Utterance]) -> dict[Future[None], list[Utterance]]:
-        if not utterances:
-            return {}
-        return submit(self.pool(), self.voice, utterances, self.keys, self.store)
 
-    def clip(self, utterance: Utterance) -> bytes:
-        """A clip from the store; one found corrupt (and removed) is spoken again."""
-        found = self.store.get(SEGMENTS, self.keys[utterance])
-        if found is not None:
-            return found
-        self.respoken.add(utterance)
-        return speak_now(self.pool(), self.voice, utterance, self.keys, self.store)
-
-
-def speak_batches(
-    speech: Speech, missing: Sequence[Utterance], progress: ProgressCallback | None
-) -> Iterator[list[Utterance]]:
-    """Synthesize `missing` into the store, yielding each batch as it is done and
-    reporting progress in characters spoken."""
-    total, said = sum(len(u.text) for u in missing), 0
-    for batch in _as_done(speech.submit(missing)):
-        said += sum(len(u.text) for u in batch)
-        if progress is not None:
-            progress("synthesizing", said, total)
-        yield batch
-
-
-def speak_all(
-    speech: Speech, needed: Sequence[Utterance], progress: ProgressCallback | None
-) -> frozenset[Utterance]:
-    """Make sure every clip of `needed` is in the store; returns those synthesized."""
-    missing = speech.missing(needed)
-    for _ in speak_batches(speech, missing, progress):
-        pass
-    return frozenset(missing)
-
-
-def _as_done(pending: dict[Future[None], list[Utterance]]) -> Iterator[list[Utterance]]:
+def as_done(pending: dict[Future[T], B]) -> Iterator[tuple[B, T]]:
+    """Each task's batch and result as it finishes; a dead worker becomes a
+    DependencyError, and what is still queued is cancelled when the caller stops."""
     try:
         while pending:
             done, _ = wait_for(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                finished(future)
-                yield pending.pop(future)
+                batch = pending.pop(future)
+                yield batch, finished(future)
     finally:
         for future in pending:
             future.cancel()
