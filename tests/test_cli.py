@@ -151,7 +151,9 @@ def test_doctor_reports_engine_and_ffmpeg(narrate) -> None:
         assert name in result.stdout
 
 
-def test_ctrl_c_exits_130_and_leaves_nothing(tmp_path: Path) -> None:
+def test_ctrl_c_exits_130_and_leaves_nothing(tmp_path: Path, fresh_cache: Path) -> None:
+    """An empty cache, so the build is still speaking when Ctrl-C comes (a cached
+    emerson rebuild would be done in about a second)."""
     import signal
     import subprocess
     import sys
