@@ -74,6 +74,14 @@ def remove_abandoned_scratch() -> None:
             shutil.rmtree(entry, ignore_errors=True)
 
 
+def remove_own_scratch() -> None:
+    """Remove this process's scratch folders: for a process about to end without running
+    its clean-up (os._exit)."""
+    for entry in Path(tempfile.gettempdir()).glob(f"{PREFIX}{os.getpid()}-*"):
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+
+
 def scratch_dir(kind: str) -> tempfile.TemporaryDirectory[str]:
     """A scratch folder for this process (removed when it is closed), after removing
     those of killed runs."""

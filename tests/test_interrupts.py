@@ -70,8 +70,9 @@ def place(tmp_path: Path) -> dict[str, Path]:
     folders = {"work": tmp_path / "work", "tmp": tmp_path / "tmp", "cache": tmp_path / "cache"}
     for folder in folders.values():
         folder.mkdir()
-    lines = SEED.read_text(encoding="utf-8").splitlines()
-    (folders["work"] / "essay.txt").write_text("\n".join(lines[:6]) + "\n", encoding="utf-8")
+    # the whole seed essay: long enough that a build is still speaking when a signal comes,
+    # even on an idle machine
+    (folders["work"] / "essay.txt").write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
     return folders
 
 

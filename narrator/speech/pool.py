@@ -16,11 +16,12 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, InvalidStateError, ProcessPoolExecutor
 from concurrent.futures import wait as wait_for
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, replace
 
+from narrator.atomic import remove_abandoned_scratch, remove_own_scratch
 from narrator.cache import AudioCache, content_key
 from narrator.errors import DependencyError, SettingsError
 from narrator.model import Emphasis, ProgressCallback, Script, Style, Utterance, utterance_of
@@ -104,6 +105,7 @@ def _watch_parent(parent: int) -> None:
     for _ in range(2):
         signal.pthread_kill(main, signal.SIGTERM)
         time.sleep(_STOP_WAIT_S / 2)
+    remove_own_scratch()  # os._exit skips the engine's own clean-up
     os._exit(1)
 
 
@@ -117,11 +119,26 @@ def _init_worker(parent: int, engines: tuple[registry.EngineEntry, ...]) -> None
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
+def _quiet_broken_pool_manager() -> None:
+    """Once its workers are stopped, the executor's manager thread sets an exception on
+    every pending future, and on Python before 3.12 raises InvalidStateError (printed as
+    a traceback) for those already cancelled: the interrupted build cancelled them. Say
+    nothing of that one error; the command is ending anyway."""
+    previous = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is not InvalidStateError:
+            previous(args)
+
+    threading.excepthook = hook
+
+
 def stop_workers(pool: ProcessPoolExecutor) -> None:
     """Stop the pool's workers now, without waiting for their tasks (an interrupted or
     failed build): each gets SIGTERM, then SIGKILL if it is not gone within a moment.
     Their clips would otherwise go on landing in a scratch folder being removed.
     ProcessPoolExecutor has no public way to do this before Python 3.14."""
+    _quiet_broken_pool_manager()
     workers = list((getattr(pool, "_processes", None) or {}).values())
     for worker in workers:
         with contextlib.suppress(OSError, ValueError):
@@ -133,6 +150,8 @@ def stop_workers(pool: ProcessPoolExecutor) -> None:
             if worker.is_alive():
                 worker.kill()
                 worker.join(_STOP_WAIT_S)
+    # a worker killed inside an utterance could not remove its engine's scratch folder
+    remove_abandoned_scratch()
 
 
 def segment_payloads(
