@@ -6,9 +6,15 @@ import os
 import re
 import subprocess
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mutagen.id3 import ID3
+
+if TYPE_CHECKING:
+    from narrator.model import ProgressCallback
+    from narrator.pipeline import BuildResult, ChapterPlan
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"  # the texts the tests need: a clone alone passes
@@ -110,3 +116,22 @@ def reused(stdout: str) -> tuple[int, int]:
     found = re.search(r"reused (\d+) of (\d+) segments", stdout)
     assert found, stdout
     return int(found[1]), int(found[2])
+
+
+class Recorder:
+    """A pipeline `Reporter` for in-process builds: keeps each result, shows nothing."""
+
+    def __init__(self) -> None:
+        self.results: list[BuildResult] = []
+
+    def progress(self) -> AbstractContextManager[ProgressCallback | None]:
+        return nullcontext(None)
+
+    def planned(self, plans: list[ChapterPlan], target: Path) -> None:
+        pass
+
+    def built(self, result: BuildResult) -> None:
+        self.results.append(result)
+
+    def warn(self, message: str) -> None:
+        print(message)

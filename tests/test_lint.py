@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from contextlib import nullcontext
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-from helpers import EXAMPLE, ffmpeg_exe
+from helpers import EXAMPLE, Recorder, ffmpeg_exe
 from mutagen.id3 import APIC, ID3, PictureType
 
 from narrator.config import Overrides
@@ -91,12 +89,7 @@ def test_the_loudness_setting_levels_the_build_and_sets_lints_target(
     `lint` checks against."""
     (essay.parent / "narrator.toml").write_text("[audio]\nloudness = -23\n", encoding="utf-8")
     out = tmp_path / "quiet.mp3"
-    reporter = SimpleNamespace(
-        progress=lambda: nullcontext(None),
-        planned=lambda p, t: None,
-        warn=print,
-        built=lambda r: None,
-    )
+    reporter = Recorder()
     build_all(BuildRequest((essay,), out, Overrides(engine="fake", jobs=1)), reporter)
     loudness = {c.name: c for c in lint(out, find_ffmpeg(), loudness=-23.0)}["loudness"]
     assert loudness.ok, loudness.detail

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from contextlib import nullcontext
 from pathlib import Path
-from types import SimpleNamespace
 
-from helpers import EXAMPLE, build, ffmetadata
+from helpers import EXAMPLE, Recorder, build, ffmetadata
 
 from narrator.config import Overrides
-from narrator.pipeline import BuildRequest, BuildResult, build_all
+from narrator.pipeline import BuildRequest, build_all
 from narrator.speech.pool import Voice
 
 
@@ -35,13 +33,7 @@ def test_an_unchanged_m4b_comes_whole_from_the_cache(
 ) -> None:
     """An unchanged m4b rebuild copies the cached episode: no speaking, levelling or AAC
     encoding, the same bytes; a changed title makes it again."""
-    results: list[BuildResult] = []
-    reporter = SimpleNamespace(
-        progress=lambda: nullcontext(None),
-        planned=lambda plans, target: None,
-        warn=print,
-        built=results.append,
-    )
+    reporter = Recorder()
 
     def build_m4b(name: str, title: str | None = None) -> Path:
         out = tmp_path / f"{name}.m4b"
@@ -53,9 +45,9 @@ def test_an_unchanged_m4b_comes_whole_from_the_cache(
 
     first, again = build_m4b("first"), build_m4b("again")
     assert again.read_bytes() == first.read_bytes()
-    assert "assemble and encode" in results[0].stage_seconds
-    assert "assemble and encode" not in results[1].stage_seconds  # nothing was encoded
-    assert results[1].reused_chapters == len(results[1].timeline.chapters)
-    assert results[1].timeline == results[0].timeline
+    assert "assemble and encode" in reporter.results[0].stage_seconds
+    assert "assemble and encode" not in reporter.results[1].stage_seconds  # nothing was encoded
+    assert reporter.results[1].reused_chapters == len(reporter.results[1].timeline.chapters)
+    assert reporter.results[1].timeline == reporter.results[0].timeline
     build_m4b("retitled", "Another Title")
-    assert "assemble and encode" in results[2].stage_seconds
+    assert "assemble and encode" in reporter.results[2].stage_seconds

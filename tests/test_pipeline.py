@@ -9,16 +9,14 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import nullcontext
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-from helpers import ROOMS, SEED, build, chapters_of, decode, reused, run_cached
+from helpers import ROOMS, SEED, Recorder, build, chapters_of, decode, reused, run_cached
 from mutagen.mp3 import MP3
 
 from narrator.config import Overrides
-from narrator.pipeline import BuildRequest, BuildResult, build_all
+from narrator.pipeline import BuildRequest, build_all
 from narrator.speech.pool import Voice
 
 
@@ -164,16 +162,10 @@ def test_a_registered_engine_builds_through_the_one_build_loop(
 ) -> None:
     """The registry is the extension point: a test engine builds a tagged, chaptered MP3
     in-process, through `build_all`, with workers that know the engine too."""
-    results: list[BuildResult] = []
-    reporter = SimpleNamespace(
-        progress=lambda: nullcontext(None),
-        planned=lambda plans, target: None,
-        warn=print,
-        built=results.append,
-    )
+    reporter = Recorder()
     out = tmp_path / "rooms.mp3"
     build_all(_request((essay,), out), reporter)
-    assert [r.output for r in results] == [out]
+    assert [r.output for r in reporter.results] == [out]
     assert [title for title, _, _ in chapters_of(out)] == ["The Kitchen", "The Study", "The Garden"]
     assert out.with_suffix(".vtt").is_file() and out.with_suffix(".chapters.json").is_file()
 
@@ -184,14 +176,8 @@ def test_the_rate_travels_from_the_overrides_to_the_engine(
     """The fake engine speaks twice as long at half the rate: the rate reaches it."""
     durations = {}
     for rate in (100, 200):
-        found: list[BuildResult] = []
-        reporter = SimpleNamespace(
-            progress=lambda: nullcontext(None),
-            planned=lambda p, t: None,
-            warn=print,
-            built=found.append,
-        )
+        reporter = Recorder()
         build_all(_request((essay,), tmp_path / f"{rate}.mp3", rate=rate), reporter)
-        cues = [cue for chapter in found[0].timeline.cues for cue in chapter]
+        cues = [cue for chapter in reporter.results[0].timeline.cues for cue in chapter]
         durations[rate] = sum(cue.end_ms - cue.start_ms for cue in cues)  # speech, not pauses
     assert durations[100] > 1.8 * durations[200] > 0
