@@ -80,14 +80,20 @@ _PARENT_CHECK_S = 0.2  # how often a worker checks that the process that started
 _STOP_WAIT_S = 1.0  # how long a stopped worker may take to clean up before it is killed
 
 
+_stopping = False  # set in a worker once it has been told to stop
+
+
 def _quiet_exit(unraisable: sys.UnraisableHookArgs) -> None:
     """The SystemExit that stops a worker inside espeak-ng's callback cannot propagate and
-    is reported as "Exception ignored": say nothing of it, and the rest as usual."""
-    if not isinstance(unraisable.exc_value, SystemExit):
+    is reported as "Exception ignored", and so are the half-made objects it leaves (a
+    Wave_write whose __init__ it cut short): say nothing of them once stopping."""
+    if not (_stopping or isinstance(unraisable.exc_value, SystemExit)):
         sys.__unraisablehook__(unraisable)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
+    global _stopping
+    _stopping = True
     raise SystemExit(128 + signum)  # unwinds, so the engine's scratch folder is removed
 
 
