@@ -478,7 +478,8 @@ def build(
 
             # an unchanged m4b comes whole from the cache; its chapters are not cached (the
             # chapter cache holds MP3 frames)
-            episode = _cached_m4b(plan, cache) if m4b else None
+            m4b_key = _m4b_key(plan) if m4b and cache is not None else None
+            episode = _cached_m4b(cache, m4b_key)
             produced = (
                 Produced((), frozenset(), len(plan.specs), {})
                 if episode is not None
@@ -507,9 +508,9 @@ def build(
                             plan.specs, produced.chapters, fmt, temp, ffmpeg, plan.tags
                         )
                         seconds["assemble and encode"] = time.perf_counter() - begun
-                        if cache is not None:
+                        if cache is not None and m4b_key is not None:
                             blob = m4b_file.episode_blob(temp.read_bytes(), timeline)
-                            cache.put(m4b_file.EPISODES, _m4b_key(plan), blob)
+                            cache.put(m4b_file.EPISODES, m4b_key, blob)
                     else:
                         timeline = join_chapters(plan.specs, produced.chapters, fmt, temp)
                         started = time.perf_counter()
@@ -557,11 +558,11 @@ def _m4b_key(plan: EpisodePlan) -> str:
     return episode_key(plan.specs, settings.audio, plan.tags, ffmpeg_version(plan.ffmpeg))
 
 
-def _cached_m4b(plan: EpisodePlan, cache: AudioCache | None) -> tuple[bytes, Timeline] | None:
+def _cached_m4b(cache: AudioCache | None, key: str | None) -> tuple[bytes, Timeline] | None:
     """The encoded m4b and its timeline when an unchanged episode was built before."""
     from narrator.audio.m4b import EPISODES, from_episode_blob
 
-    blob = cache.get(EPISODES, _m4b_key(plan)) if cache is not None else None
+    blob = cache.get(EPISODES, key) if cache is not None and key is not None else None
     return from_episode_blob(blob) if blob is not None else None
 
 

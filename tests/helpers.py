@@ -135,3 +135,25 @@ class Recorder:
 
     def warn(self, message: str) -> None:
         print(message)
+
+
+def build_cached(
+    essay: Path, out: Path, cache: Path, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """`narrator build` of `essay` into `out` with its own cache folder; it must succeed."""
+    result = run_cached("build", essay, "-o", out, *extra, cache=cache, cwd=essay.parent)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def start_watch(essay: Path, out: Path, cache: Path) -> subprocess.Popen[str]:
+    """`narrator watch` of `essay` into `out` with its own cache folder, running."""
+    env = {**os.environ, "NARRATOR_CACHE_DIR": str(cache)}
+    env.pop("NARRATOR_DEBUG", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "narrator", "watch", str(essay), "-o", str(out)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from helpers import run_cached
+from helpers import build_cached, run_cached
 
 from narrator.cache import AudioCache, content_key
 from narrator.model import Emphasis, Script, ScriptChapter, Segment, Utterance
@@ -141,15 +141,9 @@ def test_info_and_clear(tmp_path: Path) -> None:
     assert cache.info().entries == 0
 
 
-def build(essay: Path, out: Path, cache: Path, *extra: str):
-    result = run_cached("build", essay, "-o", out, *extra, cache=cache, cwd=essay.parent)
-    assert result.returncode == 0, result.stderr
-    return result
-
-
 def test_cache_info_and_clear(essay: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    build(essay, tmp_path / "x.mp3", cache)
+    build_cached(essay, tmp_path / "x.mp3", cache)
     info = run_cached("cache", "info", cache=cache, cwd=tmp_path)
     assert info.returncode == 0 and str(cache) in info.stdout
     assert re.search(r"entries: (\d+)", info.stdout)[1] != "0"

@@ -12,7 +12,17 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOMS, SEED, Recorder, build, chapters_of, decode, reused, run_cached
+from helpers import (
+    ROOMS,
+    SEED,
+    Recorder,
+    build,
+    build_cached,
+    chapters_of,
+    decode,
+    reused,
+    run_cached,
+)
 from mutagen.mp3 import MP3
 
 from narrator.config import Overrides
@@ -46,12 +56,6 @@ def test_hostile_text_gives_a_valid_mp3(tmp_path: Path, text: str) -> None:
     assert MP3(out).info.length > 1
     decode(out)
     assert len(chapters_of(out)) == 1
-
-
-def build_cached(essay: Path, out: Path, cache: Path, *extra: str):
-    result = run_cached("build", essay, "-o", out, *extra, cache=cache, cwd=essay.parent)
-    assert result.returncode == 0, result.stderr
-    return result
 
 
 def test_edit_rebuilds_one_segment_and_matches_a_clean_build(essay: Path, tmp_path: Path) -> None:

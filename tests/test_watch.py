@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import select
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
-from helpers import ROOMS
+from helpers import ROOMS, start_watch
 
 
 def test_watch_rebuilds_when_the_essay_is_saved(essay: Path, tmp_path: Path) -> None:
-    env = {**os.environ, "NARRATOR_CACHE_DIR": str(tmp_path / "cache")}
     out = tmp_path / "watched.mp3"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "narrator", "watch", str(essay), "-o", str(out)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_watch(essay, out, tmp_path / "cache")
 
     def readline() -> str:  # never wait forever on a watcher that missed a change
         assert proc.stdout is not None

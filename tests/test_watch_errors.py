@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import start_watch
 
 from narrator.watch import watch
 
@@ -43,21 +44,12 @@ def test_watch_survives_a_bad_front_matter_and_an_immutable_output(tmp_path: Pat
     import shutil
     import signal
     import subprocess
-    import sys
 
     essay = tmp_path / "essay.md"
     good = "# Watched\n\nA first sentence to hear.\n"
     essay.write_text(good, encoding="utf-8")
     out = tmp_path / "watched.mp3"
-    env = {**os.environ, "NARRATOR_CACHE_DIR": str(tmp_path / "cache")}
-    env.pop("NARRATOR_DEBUG", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "narrator", "watch", str(essay), "-o", str(out)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_watch(essay, out, tmp_path / "cache")
 
     def said(stream: object) -> str:  # never wait forever on a watcher that missed a save
         ready, _, _ = select.select([stream], [], [], 120)
