@@ -32,10 +32,19 @@ from types import FrameType
 
 from narrator.errors import NarratorError, OutputError
 
+CHUNK = 1 << 18  # bytes read or written at a time when copying large files
 PARTIAL = ".partial"  # the suffix of every temporary file narrator writes beside a target
 _DEFERRED = (signal.SIGINT, signal.SIGTERM)
 PREFIX = "narrator-"
 _SCRATCH = re.compile(rf"{PREFIX}(\d+)-")
+
+
+def file_chunks(path: Path, offset: int = 0) -> Iterator[bytes]:
+    """The bytes of `path` from `offset` on, a CHUNK at a time."""
+    with path.open("rb") as file:
+        file.seek(offset)
+        while chunk := file.read(CHUNK):
+            yield chunk
 
 
 def process_alive(pid: int) -> bool:

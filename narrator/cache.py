@@ -14,16 +14,19 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import io
 import json
 import logging
 import os
 import re
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from narrator.atomic import CHUNK
 from narrator.errors import OutputError
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,7 @@ SCHEMA = 1  # bump when the meaning or format of entries changes
 DEFAULT_MAX_MB = 2048
 _MAGIC = b"NRC1"
 _DIGEST = 32
+_MAX_HEADER = 1 << 26  # of a `headed` payload: a segment span per cue is far less
 _STALE_TEMP_S = 3600
 _PUT_ATTEMPTS = 10  # a `cache clear` may remove the folder between mkdir and rename
 # The cap is checked each time a process has put this share of it since it last checked:
@@ -56,6 +60,28 @@ def default_cache_dir() -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("narrator", appauthor=False))
+
+
+def headed(header: Mapping[str, Any], body: Iterable[bytes]) -> Iterator[bytes]:
+    """A JSON header, its length first, then the body: the payload of an entry that keeps
+    what describes its audio (frame count, timings) beside the audio."""
+    blob = json.dumps(header, ensure_ascii=False, sort_keys=True).encode()
+    yield len(blob).to_bytes(4, "big") + blob
+    yield from body
+
+
+def read_header(path: Path) -> tuple[dict[str, Any], int]:
+    """The header of a file holding a `headed` payload, and where its body starts.
+    ValueError when the file does not start with one."""
+    with path.open("rb") as file:
+        size = int.from_bytes(file.read(4), "big")
+        blob = file.read(min(size, _MAX_HEADER))
+    if len(blob) != size:
+        raise ValueError("no header")
+    header = json.loads(blob)  # a JSONDecodeError or UnicodeDecodeError is a ValueError
+    if not isinstance(header, dict):
+        raise ValueError("no header")
+    return header, 4 + size
 
 
 def content_key(*parts: Any) -> str:
@@ -93,23 +119,37 @@ class AudioCache:
 
     def get(self, kind: str, key: str) -> bytes | None:
         """The entry's payload, or None when missing or corrupt (a corrupt one is removed)."""
+        payload = io.BytesIO()
+        return payload.getvalue() if self._read(kind, key, payload) else None
+
+    def get_file(self, kind: str, key: str, dest: Path) -> bool:
+        """Copy the entry's payload into the file `dest`, a chunk at a time (for entries too
+        large to hold in memory); False when missing or corrupt, and then `dest` may hold
+        part of it."""
+        with dest.open("wb") as out:
+            return self._read(kind, key, out)
+
+    def _read(self, kind: str, key: str, out: BinaryIO) -> bool:
+        """Copy the entry's payload to `out` while checking it against its checksum."""
         path = self._path(kind, key)
         try:
-            blob = path.read_bytes()
+            with path.open("rb") as entry:
+                head = entry.read(len(_MAGIC) + _DIGEST)
+                digest = hashlib.sha256()
+                while chunk := entry.read(CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
         except OSError:
             log.debug("cache miss: %s %s", kind, key)
-            return None
-        payload = blob[len(_MAGIC) + _DIGEST :]
-        if blob[: len(_MAGIC)] != _MAGIC or blob[len(_MAGIC) : len(_MAGIC) + _DIGEST] != (
-            hashlib.sha256(payload).digest()
-        ):
+            return False
+        if head != _MAGIC + digest.digest():
             self._remove(path)
             log.info("cache entry corrupt, removed: %s %s", kind, key)
-            return None
+            return False
         log.debug("cache hit: %s %s", kind, key)
         with contextlib.suppress(OSError):  # evicted by another build meanwhile: fine
             os.utime(path)  # least recently used goes first
-        return payload
+        return True
 
     def discard(self, kind: str, key: str) -> None:
         """Remove an entry whose payload turned out unusable, so that it is made again."""
@@ -119,11 +159,15 @@ class AudioCache:
         """Store an entry atomically; a concurrent writer of the same key is harmless, and
         so is a `cache clear` meanwhile. Raises OutputError when the cache folder cannot
         be written (read-only, full) or a folder stands where the entry goes."""
+        self.put_chunks(kind, key, lambda: (payload,))
+
+    def put_chunks(self, kind: str, key: str, chunks: Callable[[], Iterable[bytes]]) -> None:
+        """`put` for a payload too large to hold in memory: `chunks()` gives its pieces in
+        order (it is called again if the write must start over)."""
         path = self._path(kind, key)
-        blob = _MAGIC + hashlib.sha256(payload).digest() + payload
         for attempt in range(_PUT_ATTEMPTS):
             try:
-                self._write(path, blob)
+                size = self._write(path, chunks())
                 self._mark()
                 break
             except (FileNotFoundError, FileExistsError):  # cleared away meanwhile: again
@@ -136,19 +180,30 @@ class AudioCache:
                 ) from None
             except OSError as exc:
                 raise self._unwritable(exc) from None
-        self._keep_cap(len(blob))
+        self._keep_cap(size)
 
     @staticmethod
-    def _write(path: Path, blob: bytes) -> None:
+    def _write(path: Path, chunks: Iterable[bytes]) -> int:
+        """Write an entry (magic, checksum, payload) under a temporary name, then rename
+        it into place; returns its size. The checksum, known only at the end, goes into
+        the room left for it."""
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(blob)
+                out.write(_MAGIC + bytes(_DIGEST))
+                digest = hashlib.sha256()
+                for chunk in chunks:
+                    digest.update(chunk)
+                    out.write(chunk)
+                size = out.tell()
+                out.seek(len(_MAGIC))
+                out.write(digest.digest())
             os.replace(temp, path)
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+        return size
 
     def _unwritable(self, exc: OSError) -> OutputError:
         full = exc.errno in (errno.ENOSPC, errno.EDQUOT)

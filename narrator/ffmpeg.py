@@ -11,8 +11,9 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 
+from narrator.atomic import CHUNK
 from narrator.errors import DependencyError
 
 log = logging.getLogger(__name__)
@@ -117,11 +118,16 @@ def stop_running() -> None:
 
 
 def stream(
-    ffmpeg: str, args: Sequence[str], chunks: Iterable[bytes], keep_stderr: bool = False
+    ffmpeg: str,
+    args: Sequence[str],
+    chunks: Iterable[bytes],
+    keep_stderr: bool = False,
+    into: BinaryIO | None = None,
 ) -> bytes:
     """Like `convert`, with stdin fed from `chunks` as they come, so the input never has
-    to be in memory at once; an exception raised by `chunks` is raised here. An
-    interrupt while it waits kills ffmpeg at once."""
+    to be in memory at once; an exception raised by `chunks` is raised here. With `into`,
+    the output is written there as it comes (and b"" returned), so it need not be in
+    memory either. An interrupt while it waits kills ffmpeg at once."""
     level = "info" if keep_stderr else "error"
     cmd = [ffmpeg, "-hide_banner", "-nostats", "-loglevel", level, *args]
     log.info("run: %s", shlex.join(cmd))
@@ -131,14 +137,18 @@ def stream(
     with _running_lock:
         _running.add(proc)
     try:
-        return _wait_for_stream(proc, ffmpeg, chunks, keep_stderr)
+        return _wait_for_stream(proc, ffmpeg, chunks, keep_stderr, into)
     finally:
         with _running_lock:
             _running.discard(proc)
 
 
 def _wait_for_stream(
-    proc: subprocess.Popen[bytes], ffmpeg: str, chunks: Iterable[bytes], keep_stderr: bool
+    proc: subprocess.Popen[bytes],
+    ffmpeg: str,
+    chunks: Iterable[bytes],
+    keep_stderr: bool,
+    into: BinaryIO | None,
 ) -> bytes:
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     feed_error: list[BaseException] = []
@@ -164,7 +174,12 @@ def _wait_for_stream(
     for thread in threads:
         thread.start()
     try:
-        out = proc.stdout.read()
+        if into is None:
+            out = proc.stdout.read()
+        else:
+            out = b""
+            while chunk := proc.stdout.read1(CHUNK):  # what the pipe has, up to CHUNK
+                into.write(chunk)
     except BaseException:
         proc.kill()  # an interrupt: stop now; the feeding thread may be busy making audio
         for thread in threads:

@@ -19,11 +19,12 @@ import time
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from narrator import __version__
-from narrator.atomic import atomic_output, scratch_dir, staged
+from narrator.atomic import atomic_output, file_chunks, scratch_dir, staged
 from narrator.cache import AudioCache, content_key, default_cache_dir
 from narrator.config import Overrides, Settings, find_config, load_settings
 from narrator.errors import InputError, Interrupted, OutputError
@@ -441,9 +442,15 @@ def build(
     sidecars (with `pool`'s workers when several builds share them). MP3 and m4b alike go
     through the producer: chapters are levelled (and, for MP3, encoded and cached) as soon
     as their clips exist. With a `cluster`, its workers speak the missing segments."""
-    from narrator.audio.assemble import EncodedChapter, encode_chapter, join_chapters, level_chapter
+    from narrator.audio.assemble import (
+        SpooledChapter,
+        chapter_timeline,
+        encode_chapter,
+        join_chapters,
+        level_chapter,
+    )
     from narrator.audio.produce import Produced, produce
-    from narrator.audio.tag import write_tags
+    from narrator.audio.tag import id3_tag
     from narrator.publish.sidecars import sidecar_files, sidecar_paths
     from narrator.speech.cluster import ClusterSpeech
     from narrator.speech.engine import SAMPLE_RATE
@@ -471,15 +478,15 @@ def build(
                 else ClusterSpeech(cluster, plan.voice, plan.keys, store)
             )
 
-            def encode(spec: ChapterSpec, clip_of: ClipSource) -> EncodedChapter:
+            def encode(spec: ChapterSpec, clip_of: ClipSource, out: Path) -> SpooledChapter:
                 if m4b:  # levelled PCM, encoded to AAC once the whole episode is there
-                    return level_chapter(spec, clip_of, SAMPLE_RATE, fmt, ffmpeg)
-                return encode_chapter(spec, clip_of, SAMPLE_RATE, fmt, ffmpeg)
+                    return level_chapter(spec, clip_of, SAMPLE_RATE, fmt, ffmpeg, out)
+                return encode_chapter(spec, clip_of, SAMPLE_RATE, fmt, ffmpeg, out)
 
             # an unchanged m4b comes whole from the cache; its chapters are not cached (the
             # chapter cache holds MP3 frames)
             m4b_key = _m4b_key(plan) if m4b and cache is not None else None
-            episode = _cached_m4b(cache, m4b_key)
+            episode = _cached_m4b(cache, m4b_key, scratch / "episode.m4b")
             produced = (
                 Produced((), frozenset(), len(plan.specs), {})
                 if episode is not None
@@ -499,8 +506,10 @@ def build(
                 with staged(targets) as temps:
                     temp = temps[output]
                     if episode is not None:
-                        data, timeline = episode
-                        temp.write_bytes(data)
+                        offset, timeline = episode
+                        with temp.open("wb") as file:
+                            for chunk in file_chunks(scratch / "episode.m4b", offset):
+                                file.write(chunk)
                     elif m4b:
                         from narrator.audio import m4b as m4b_file
 
@@ -509,13 +518,13 @@ def build(
                         )
                         seconds["assemble and encode"] = time.perf_counter() - begun
                         if cache is not None and m4b_key is not None:
-                            blob = m4b_file.episode_blob(temp.read_bytes(), timeline)
-                            cache.put(m4b_file.EPISODES, m4b_key, blob)
+                            entry = partial(m4b_file.episode_entry, temp, timeline)
+                            cache.put_chunks(m4b_file.EPISODES, m4b_key, entry)
                     else:
-                        timeline = join_chapters(plan.specs, produced.chapters, fmt, temp)
+                        timeline = chapter_timeline(plan.specs, produced.chapters, fmt)
                         started = time.perf_counter()
-                        write_tags(temp, plan.tags, timeline)
-                        seconds["tag"] = time.perf_counter() - started
+                        join_chapters(produced.chapters, temp, id3_tag(plan.tags, timeline))
+                        seconds["join and tag"] = time.perf_counter() - started
                     sidecars = sidecar_files(
                         output, script, timeline, settings.pauses.sentence_ms, plan.tags.cover
                     )
@@ -558,12 +567,14 @@ def _m4b_key(plan: EpisodePlan) -> str:
     return episode_key(plan.specs, settings.audio, plan.tags, ffmpeg_version(plan.ffmpeg))
 
 
-def _cached_m4b(cache: AudioCache | None, key: str | None) -> tuple[bytes, Timeline] | None:
-    """The encoded m4b and its timeline when an unchanged episode was built before."""
-    from narrator.audio.m4b import EPISODES, from_episode_blob
+def _cached_m4b(
+    cache: AudioCache | None, key: str | None, out: Path
+) -> tuple[int, Timeline] | None:
+    """When an unchanged episode was built before: where its m4b starts in `out` (the
+    cache entry, copied there), and its timeline."""
+    from narrator.audio.m4b import cached_episode
 
-    blob = cache.get(EPISODES, key) if cache is not None and key is not None else None
-    return from_episode_blob(blob) if blob is not None else None
+    return cached_episode(cache, key, out) if cache is not None and key is not None else None
 
 
 def _interrupted(output: Path, written: os.stat_result | None) -> str:

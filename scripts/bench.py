@@ -31,7 +31,7 @@ SENTENCE = "Undoubtedly we have no questions to ask which are unanswerable."
 EDITED = "Undoubtedly we have no questions at all to ask which are unanswerable."
 CHAPTER_2 = "### CHAPTER I\n"
 INSERTED = "A paragraph written today. It has two sentences.\n\n"
-STAGES = ("parse", "synthesize", "assemble and encode", "tag")
+STAGES = ("parse", "synthesize", "assemble and encode", "join and tag")
 
 
 def _tree(root: int) -> list[int]:
@@ -129,20 +129,26 @@ def versus_plain(essay: Path, work: Path, runs: int) -> None:
 
 
 def memory(work: Path) -> None:
-    """Peak memory of cold builds of emerson and of a text four times as long."""
+    """Peak memory of cold builds of emerson, of a text four times as long, and of twice
+    its text as one chapter (then of a rebuild of that chapter from the cache)."""
     text = EMERSON.read_text("utf-8")
     head, _, body = text.partition("\n### ")
     long_essay = work / "emerson-x4.md"
     long_essay.write_text(head + ("\n### " + body) * 4, "utf-8")
-    print("peak memory of a cold build (whole process tree, PSS)")
+    one_chapter = work / "emerson-x2-one-chapter.md"
+    paragraphs = re.sub(r"^#+ .*$", "", body.partition("\n")[2], flags=re.MULTILINE)
+    one_chapter.write_text(head + "\n" + paragraphs * 2, "utf-8")
+    print("peak memory of a build (whole process tree, PSS)")
     results = []
-    for essay in (EMERSON, long_essay):
+    for essay, rebuild in ((EMERSON, False), (long_essay, False), (one_chapter, True)):
         cache = work / f"cache-memory-{essay.stem}"
-        seconds, stdout, peak = run(narrator("build", essay, "-o", work / "mem.mp3"), cache, True)
-        found = re.search(r"(\d+) chapters, (\d+) segments, (\d+) words, ([\d:.]+)", stdout)
-        summary = f"{found[2]} segments, {found[4]} of audio" if found else "?"
-        print(f"  {essay.name:<24} {peak:7.0f} MB  ({seconds:.1f} s; {summary})")
-        results.append(peak)
+        for name in [essay.name, *(["  its rebuild from the cache"] if rebuild else [])]:
+            command = narrator("build", essay, "-o", work / "mem.mp3")
+            seconds, stdout, peak = run(command, cache, True)
+            found = re.search(r"(\d+) chapters?, (\d+) segments, (\d+) words, ([\d:.]+)", stdout)
+            summary = f"{found[1]} chapters, {found[4]} of audio" if found else "?"
+            print(f"  {name:<30} {peak:7.0f} MB  ({seconds:.1f} s; {summary})")
+            results.append(peak)
         shutil.rmtree(cache)
     print(f"  four times the text: {100 * (results[1] / results[0] - 1):+.0f}% memory")
 

@@ -136,7 +136,7 @@ def test_chapter_pieces_are_what_pydub_joins_and_spans_find_each_clip() -> None:
         assert end - start == pytest.approx(len(clips[utterance]) / 2 / SAMPLE_RATE * 1000, abs=1)
 
 
-def test_encoding_reads_each_clip_once_per_pass() -> None:
+def test_encoding_reads_each_clip_once_per_pass(tmp_path: Path) -> None:
     clips = {
         Utterance(f"u{n}", Emphasis.NONE): _noise(random.Random(n), 4000, 8000) for n in range(4)
     }
@@ -147,8 +147,10 @@ def test_encoding_reads_each_clip_once_per_pass() -> None:
         return clips[utterance]
 
     spec = _spec(clips)
-    encoded = encode_chapter(spec, clip_of, SAMPLE_RATE, AudioFormat(), ffmpeg_exe())
-    assert encoded.mp3[:2] == b"\xff\xfb" and len(encoded.spans_ms) == 4
+    out = tmp_path / "chapter.mp3"
+    encoded = encode_chapter(spec, clip_of, SAMPLE_RATE, AudioFormat(), ffmpeg_exe(), out)
+    assert out.read_bytes()[:2] == b"\xff\xfb" and len(encoded.spans_ms) == 4
+    assert encoded.frames == pytest.approx(len(decode(out)) / 2 / 576, abs=1)  # all counted
     assert reads == [u for u, _ in spec.parts] * 2  # measure, then encode: never all at once
 
 

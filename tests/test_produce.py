@@ -11,7 +11,7 @@ from helpers import ffmpeg_exe
 from narrator.audio.assemble import (
     ChapterSpec,
     ClipSource,
-    EncodedChapter,
+    SpooledChapter,
     chapter_specs,
     encode_chapter,
 )
@@ -58,10 +58,10 @@ def test_a_chapter_is_encoded_while_later_chapters_are_still_being_spoken(tmp_pa
     last = keys[utterance_of(script.chapters[-1].segments[-1])]
     seen: dict[str, bool] = {}
 
-    def encode(spec: ChapterSpec, clip_of: ClipSource) -> EncodedChapter:
+    def encode(spec: ChapterSpec, clip_of: ClipSource, out: Path) -> SpooledChapter:
         # the real encoder, noting whether the last clip had been spoken when it began
         seen.setdefault(spec.title, store.has(SEGMENTS, last))
-        return encode_chapter(spec, clip_of, SAMPLE_RATE, AudioFormat(), ffmpeg_exe())
+        return encode_chapter(spec, clip_of, SAMPLE_RATE, AudioFormat(), ffmpeg_exe(), out)
 
     with contextlib.ExitStack() as stack:
         speech = Speech(voice, keys, store, 1, None, stack)

@@ -12,21 +12,21 @@ the file as written, and the file is the same whichever chapters came from the c
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
+from narrator.atomic import file_chunks
 from narrator.audio.mp3frames import count_frames, info_frame, samples_per_frame
-from narrator.cache import AudioCache, content_key
+from narrator.cache import AudioCache, content_key, headed, read_header
 from narrator.errors import DependencyError, InputError
 from narrator.ffmpeg import convert, stream
 from narrator.model import AudioFormat, ChapterMark, Cue, Script, Timeline, Utterance, utterance_of
 
 CHAPTERS = "chapters"  # cache kind: one chapter's MP3 frames
-_CHAPTER_FORMAT = 2  # of a cached chapter (EncodedChapter.to_bytes): 2 added the frame count
+_CHAPTER_FORMAT = 2  # of a cached chapter (chapter_entry): 2 added the frame count
 _CHAPTER_LEAD_MS = 700  # silence a chapter opens with, taken from the pause before it
 _LAME_QUALITY = 7  # LAME -q 7: about twice as fast as the default, no audible loss at 64 kbps
 _QUIET = ["-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact"]
@@ -139,38 +139,6 @@ def chapter_specs(
     return specs
 
 
-@dataclass(frozen=True)
-class EncodedChapter:
-    """A chapter's MP3 frames, how many, and where each of its segments is heard in them.
-
-    The frame count travels with the frames so that a rebuild from the cache need not
-    count them again (a third of an unchanged rebuild's time)."""
-
-    mp3: bytes
-    frames: int
-    spans_ms: tuple[tuple[int, int], ...]  # per segment: start and end, from the first frame
-
-    def to_bytes(self) -> bytes:
-        header = json.dumps({"frames": self.frames, "spans": self.spans_ms}).encode()
-        return len(header).to_bytes(4, "big") + header + self.mp3
-
-    @classmethod
-    def from_bytes(cls, blob: bytes) -> EncodedChapter:
-        """Read `to_bytes`' form back; ValueError when `blob` is not in it (a cache entry
-        another program wrote, say: its checksum only proves it was stored whole)."""
-        size = int.from_bytes(blob[:4], "big")
-        try:
-            header = json.loads(blob[4 : 4 + size])
-            frames = header["frames"]
-            spans = tuple((int(start), int(end)) for start, end in header["spans"])
-        except (KeyError, TypeError, IndexError) as exc:
-            raise ValueError(f"not an encoded chapter: {exc}") from None
-        mp3 = blob[4 + size :]
-        if not isinstance(frames, int) or frames < 1 or mp3[:1] != b"\xff" or len(mp3) < 4:
-            raise ValueError("not an encoded chapter: no MP3 frames")
-        return cls(mp3, frames, spans)
-
-
 ClipSource = Callable[[Utterance], bytes]  # a clip's trimmed PCM, by utterance
 
 
@@ -236,28 +204,64 @@ def chapter_gain(
     return chapter_gain_db(loudness, fmt), chapter_spans(spec, sizes, sample_rate)
 
 
+@dataclass(frozen=True)
+class SpooledChapter:
+    """An encoded (or, for m4b, levelled) chapter waiting on disk to be joined into the
+    episode: its audio is `path` from `offset` on, MP3 frames (`frames` of them) or PCM
+    (`frames` is 0); `spans_ms` says where each of its segments is heard, from its start.
+
+    The frame count travels with the frames so that a rebuild from the cache need not
+    count them again."""
+
+    path: Path
+    frames: int
+    spans_ms: tuple[tuple[int, int], ...]
+    offset: int = 0  # a chapter from the cache starts after the entry's header
+
+    def audio(self) -> Iterator[bytes]:
+        """The chapter's audio, a chunk at a time."""
+        return file_chunks(self.path, self.offset)
+
+    @property
+    def audio_bytes(self) -> int:
+        return self.path.stat().st_size - self.offset
+
+
 def encode_chapter(
-    spec: ChapterSpec, clip_of: ClipSource, sample_rate: int, fmt: AudioFormat, ffmpeg: str
-) -> EncodedChapter:
-    """Level and encode one chapter to bare MP3 frames, streaming its clips twice."""
+    spec: ChapterSpec,
+    clip_of: ClipSource,
+    sample_rate: int,
+    fmt: AudioFormat,
+    ffmpeg: str,
+    out: Path,
+) -> SpooledChapter:
+    """Level and encode one chapter into bare MP3 frames in `out`, streaming its clips
+    twice and its frames straight to disk: memory is one clip's, whatever its length."""
     gain, spans = chapter_gain(spec, clip_of, sample_rate, fmt, ffmpeg)
     args = encode_args(sample_rate, fmt, gain)
-    mp3 = stream(ffmpeg, args, chapter_pieces(spec, clip_of, sample_rate))
-    if not mp3:
+    with out.open("wb") as file:
+        stream(ffmpeg, args, chapter_pieces(spec, clip_of, sample_rate), into=file)
+    if out.stat().st_size == 0:
         raise DependencyError("ffmpeg wrote no audio", f"check the ffmpeg at {ffmpeg}")
-    return EncodedChapter(mp3, count_frames(mp3), spans)
+    return SpooledChapter(out, count_frames(out), spans)
 
 
 def level_chapter(
-    spec: ChapterSpec, clip_of: ClipSource, sample_rate: int, fmt: AudioFormat, ffmpeg: str
-) -> EncodedChapter:
-    """Level one chapter as for MP3 but keep it as PCM (for m4b: `frames` is 0, the audio
-    is `mp3`'s bytes of mono 16-bit PCM at `sample_rate`)."""
+    spec: ChapterSpec,
+    clip_of: ClipSource,
+    sample_rate: int,
+    fmt: AudioFormat,
+    ffmpeg: str,
+    out: Path,
+) -> SpooledChapter:
+    """Level one chapter as for MP3 but keep it as PCM in `out` (for m4b: mono 16-bit at
+    `sample_rate`, and `frames` is 0)."""
     gain, spans = chapter_gain(spec, clip_of, sample_rate, fmt, ffmpeg)
     args = ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
             "-af", level_filter(gain), "-f", "s16le", "pipe:1"]  # fmt: skip
-    pcm = stream(ffmpeg, args, chapter_pieces(spec, clip_of, sample_rate))
-    return EncodedChapter(pcm, 0, spans)
+    with out.open("wb") as file:
+        stream(ffmpeg, args, chapter_pieces(spec, clip_of, sample_rate), into=file)
+    return SpooledChapter(out, 0, spans)
 
 
 def level_filter(gain_db: float) -> str:
@@ -291,57 +295,65 @@ def encode_args(source_rate: int, fmt: AudioFormat, gain_db: float) -> list[str]
     ]  # fmt: skip
 
 
-@dataclass(frozen=True)
-class SpooledChapter:
-    """An encoded chapter waiting on disk to be joined into the episode."""
-
-    path: Path
-    frames: int
-    spans_ms: tuple[tuple[int, int], ...]
+def chapter_entry(chapter: SpooledChapter) -> Iterator[bytes]:
+    """The chapter as the cache keeps it: its frame count and spans, then its frames."""
+    return headed({"frames": chapter.frames, "spans": chapter.spans_ms}, chapter.audio())
 
 
-def spool(chapter: EncodedChapter, path: Path) -> SpooledChapter:
-    """Write a chapter's frames to `path`, keeping only what joining needs in memory."""
-    path.write_bytes(chapter.mp3)
-    return SpooledChapter(path, chapter.frames, chapter.spans_ms)
-
-
-def cached_chapter(spec: ChapterSpec, cache: AudioCache | None) -> EncodedChapter | None:
-    """The chapter's encoding from the cache, or None where it must be encoded (an entry
-    that does not hold one, or not one of this chapter's segments, is removed)."""
-    blob = cache.get(CHAPTERS, spec.key) if cache is not None else None
-    if cache is None or blob is None:
+def cached_chapter(spec: ChapterSpec, cache: AudioCache | None, out: Path) -> SpooledChapter | None:
+    """The chapter's encoding from the cache, copied into `out`, or None where it must be
+    encoded (an entry that does not hold one, or not one of this chapter's segments, is
+    removed: a cache entry another program wrote, say, whose checksum only proves it was
+    stored whole)."""
+    if cache is None or not cache.get_file(CHAPTERS, spec.key, out):
         return None
     try:
-        chapter = EncodedChapter.from_bytes(blob)
-    except ValueError:
-        chapter = None
-    if chapter is None or len(chapter.spans_ms) != len(spec.parts):
+        header, offset = read_header(out)
+        frames = header["frames"]
+        spans = tuple((int(start), int(end)) for start, end in header["spans"])
+        with out.open("rb") as file:
+            file.seek(offset)
+            first = file.read(4)
+    except (ValueError, KeyError, TypeError):
+        frames, spans, first = 0, (), b""
+    if (
+        not isinstance(frames, int)
+        or frames < 1
+        or first[:1] != b"\xff"
+        or len(first) < 4
+        or (len(spans) != len(spec.parts))
+    ):
         cache.discard(CHAPTERS, spec.key)
         return None
-    return chapter
+    return SpooledChapter(out, frames, spans, offset)
 
 
-def join_chapters(
-    specs: Sequence[ChapterSpec], chapters: Sequence[SpooledChapter], fmt: AudioFormat, out: Path
+def chapter_timeline(
+    specs: Sequence[ChapterSpec], chapters: Sequence[SpooledChapter], fmt: AudioFormat
 ) -> Timeline:
-    """Write the episode to `out`, an Info header then each chapter's frames, one chapter
-    in memory at a time; say where its chapters and segments are heard."""
-    total_frames = sum(chapter.frames for chapter in chapters)
-    total_bytes = sum(chapter.path.stat().st_size for chapter in chapters)
-    with chapters[0].path.open("rb") as first:
-        head = first.read(4)
-    with out.open("wb") as file:
-        file.write(info_frame(head, total_frames, total_bytes))
-        for chapter in chapters:
-            file.write(chapter.path.read_bytes())
+    """Where the episode's chapters and segments are heard once its chapters are joined,
+    counted from the frames each chapter holds."""
     per_frame = samples_per_frame(fmt.sample_rate)
-    duration = round(total_frames * per_frame * 1000 / fmt.sample_rate)
     starts, frames = [], 0
     for chapter in chapters:
         starts.append(round(frames * per_frame * 1000 / fmt.sample_rate))
         frames += chapter.frames
+    duration = round(frames * per_frame * 1000 / fmt.sample_rate)
     return episode_timeline(specs, starts, [c.spans_ms for c in chapters], duration)
+
+
+def join_chapters(chapters: Sequence[SpooledChapter], out: Path, tag: bytes) -> None:
+    """Write the episode to `out`: its `tag`, an Info header, then each chapter's frames,
+    a chunk at a time."""
+    total_frames = sum(chapter.frames for chapter in chapters)
+    total_bytes = sum(chapter.audio_bytes for chapter in chapters)
+    head = next(chapters[0].audio())[:4]
+    with out.open("wb") as file:
+        file.write(tag)
+        file.write(info_frame(head, total_frames, total_bytes))
+        for chapter in chapters:
+            for chunk in chapter.audio():
+                file.write(chunk)
 
 
 def episode_timeline(

@@ -10,13 +10,11 @@ samples hold exactly. Levelled chapters are not cached for m4b.
 from __future__ import annotations
 
 import hashlib
-import json
-import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from narrator.atomic import scratch_dir
+from narrator.atomic import file_chunks, scratch_dir
 from narrator.audio.assemble import (
     ENCODER_DELAY_MS,
     ChapterSpec,
@@ -24,7 +22,7 @@ from narrator.audio.assemble import (
     episode_timeline,
 )
 from narrator.audio.tag import EpisodeTags
-from narrator.cache import content_key
+from narrator.cache import AudioCache, content_key, headed, read_header
 from narrator.ffmpeg import run_ffmpeg
 from narrator.model import AudioFormat, ChapterMark, Cue, Timeline
 from narrator.speech.engine import SAMPLE_RATE
@@ -71,8 +69,8 @@ def write_m4b(
         with levelled.open("wb") as pcm_file:
             for chapter in chapters:
                 starts.append(round(pcm_file.tell() // 2 * 1000 / SAMPLE_RATE))
-                with chapter.path.open("rb") as pcm:
-                    shutil.copyfileobj(pcm, pcm_file)
+                for chunk in chapter.audio():
+                    pcm_file.write(chunk)
             duration = round(pcm_file.tell() // 2 * 1000 / SAMPLE_RATE)
         # MP4 records the encoder's priming in an edit list: no delay to count in the cues
         spans = [chapter.spans_ms for chapter in chapters]
@@ -97,7 +95,7 @@ def write_m4b(
 
 
 EPISODES = "m4b"  # cache kind: a whole encoded m4b episode and its timeline
-_EPISODE_FORMAT = 1  # of a cached episode (episode_blob)
+_EPISODE_FORMAT = 1  # of a cached episode (episode_entry)
 
 
 def episode_key(
@@ -117,27 +115,26 @@ def episode_key(
     )
 
 
-def episode_blob(m4b: bytes, timeline: Timeline) -> bytes:
+def episode_entry(m4b: Path, timeline: Timeline) -> Iterator[bytes]:
     """An encoded episode and its timeline, as the cache keeps them."""
-    header = json.dumps(
-        {
-            "chapters": [[m.title, m.start_ms, m.end_ms] for m in timeline.chapters],
-            "duration": timeline.duration_ms,
-            "cues": [[[c.text, c.start_ms, c.end_ms] for c in cues] for cues in timeline.cues],
-        },
-        ensure_ascii=False,
-    ).encode()
-    return len(header).to_bytes(4, "big") + header + m4b
+    header = {
+        "chapters": [[m.title, m.start_ms, m.end_ms] for m in timeline.chapters],
+        "duration": timeline.duration_ms,
+        "cues": [[[c.text, c.start_ms, c.end_ms] for c in cues] for cues in timeline.cues],
+    }
+    return headed(header, file_chunks(m4b))
 
 
-def from_episode_blob(blob: bytes) -> tuple[bytes, Timeline] | None:
-    """`episode_blob`'s parts back; None when `blob` is not in its form."""
-    size = int.from_bytes(blob[:4], "big")
+def cached_episode(cache: AudioCache, key: str, out: Path) -> tuple[int, Timeline] | None:
+    """When an unchanged episode was built before: its timeline, and where its m4b starts
+    in `out`, where the cache entry is copied (None when it is missing or unreadable)."""
+    if not cache.get_file(EPISODES, key, out):
+        return None
     try:
-        header = json.loads(blob[4 : 4 + size])
+        header, offset = read_header(out)
         chapters = tuple(ChapterMark(t, int(a), int(b)) for t, a, b in header["chapters"])
         cues = tuple(tuple(Cue(t, int(a), int(b)) for t, a, b in c) for c in header["cues"])
-        timeline = Timeline(chapters, int(header["duration"]), cues)
+        return offset, Timeline(chapters, int(header["duration"]), cues)
     except (ValueError, KeyError, TypeError):
+        cache.discard(EPISODES, key)
         return None
-    return blob[4 + size :], timeline

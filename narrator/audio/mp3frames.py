@@ -8,6 +8,8 @@ joined stream.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from narrator.errors import DependencyError
 
 _BITRATES_V1 = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
@@ -54,24 +56,30 @@ def info_frame(first_frame: bytes, frames: int, audio_bytes: int) -> bytes:
     return frame + bytes(length - len(frame))
 
 
-def count_frames(data: bytes) -> int:
-    """The number of layer III frames in `data`, which must hold nothing else."""
+def count_frames(path: Path, offset: int = 0) -> int:
+    """The number of layer III frames in `path` from `offset` on, which must hold nothing
+    else. Reads only each frame's header, so a chapter of any length costs no memory."""
+    size = path.stat().st_size
     frames = 0
-    at = 0
-    while at < len(data):
-        header = int.from_bytes(data[at : at + 4], "big")
-        version = (header >> 19) & 3
-        if (
-            len(data) - at < 4
-            or header >> 21 != 0x7FF
-            or version == 1
-            or (header >> 17) & 3 != 1
-            or (header >> 12) & 15 in (0, 15)
-            or (header >> 10) & 3 == 3
-        ):
-            raise DependencyError(f"the encoder wrote something that is not an MP3 frame at {at}")
-        at += _frame_length(header)
-        frames += 1
-    if at != len(data):
+    at = offset
+    with path.open("rb") as data:
+        while at < size:
+            data.seek(at)
+            header = int.from_bytes(data.read(4), "big")
+            version = (header >> 19) & 3
+            if (
+                size - at < 4
+                or header >> 21 != 0x7FF
+                or version == 1
+                or (header >> 17) & 3 != 1
+                or (header >> 12) & 15 in (0, 15)
+                or (header >> 10) & 3 == 3
+            ):
+                raise DependencyError(
+                    f"the encoder wrote something that is not an MP3 frame at {at - offset}"
+                )
+            at += _frame_length(header)
+            frames += 1
+    if at != size:
         raise DependencyError("the encoder wrote a truncated MP3 frame")
     return frames

@@ -14,16 +14,16 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from narrator.audio.assemble import (
     CHAPTERS,
     ChapterSpec,
     ClipSource,
-    EncodedChapter,
     SpooledChapter,
     cached_chapter,
-    spool,
+    chapter_entry,
 )
 from narrator.cache import AudioCache
 from narrator.ffmpeg import stop_running
@@ -46,11 +46,12 @@ def produce(
     speech: Speech,
     cache: AudioCache | None,
     spool_dir: Path,
-    encode: Callable[[ChapterSpec, ClipSource], EncodedChapter],
+    encode: Callable[[ChapterSpec, ClipSource, Path], SpooledChapter],
     jobs: int,
     progress: ProgressCallback | None = None,
 ) -> Produced:
-    """Each chapter encoded (`encode`) or taken from `cache`, spooled in `spool_dir`.
+    """Each chapter encoded (`encode`, into the file it is given) or taken from `cache`,
+    spooled in `spool_dir`.
 
     Synthesis is queued chapter by chapter, longest first, and a chapter is encoded the
     moment its last clip is in the store, by one of `jobs` threads (each runs ffmpeg, a
@@ -61,11 +62,11 @@ def produce(
     spooled: dict[int, SpooledChapter] = {}
     waiting: dict[int, set[Utterance]] = {}
     for index, spec in enumerate(specs):
-        found = cached_chapter(spec, cache)
+        found = cached_chapter(spec, cache, _spooled_at(spool_dir, index))
         if found is None:
             waiting[index] = {u for u, _ in spec.parts}
         else:
-            spooled[index] = spool(found, spool_dir / f"{index}.mp3")
+            spooled[index] = found
     reused = len(spooled)
     # Longest chapters first: their encodings, the longest, start earliest, and what is
     # left to encode once the speaking is done is the shortest chapters.
@@ -81,11 +82,11 @@ def produce(
         if progress is not None:
             progress("encoding", len(spooled) - reused, to_encode)
 
-    def encode_one(index: int) -> tuple[int, EncodedChapter]:
-        return index, encode(specs[index], speech.clip)
+    def encode_one(index: int) -> tuple[int, SpooledChapter]:
+        return index, encode(specs[index], speech.clip, _spooled_at(spool_dir, index))
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as encoders:
-        encoding: set[Future[tuple[int, EncodedChapter]]] = set()
+        encoding: set[Future[tuple[int, SpooledChapter]]] = set()
 
         def start_ready() -> None:
             for index in [i for i, clips in waiting.items() if not clips]:
@@ -98,11 +99,11 @@ def produce(
                 for clips in waiting.values():
                     clips.difference_update(batch)
                 start_ready()
-                spooled.update(_collect(encoding, cache, specs, spool_dir, block=False))
+                spooled.update(_collect(encoding, cache, specs, block=False))
                 encoded()
             seconds["synthesize"] = time.perf_counter() - started
             while encoding:
-                spooled.update(_collect(encoding, cache, specs, spool_dir, block=True))
+                spooled.update(_collect(encoding, cache, specs, block=True))
                 encoded()
         except BaseException:
             for future in encoding:
@@ -118,14 +119,17 @@ def produce(
     )
 
 
+def _spooled_at(spool_dir: Path, index: int) -> Path:
+    return spool_dir / f"{index}.chapter"
+
+
 def _collect(
-    encoding: set[Future[tuple[int, EncodedChapter]]],
+    encoding: set[Future[tuple[int, SpooledChapter]]],
     cache: AudioCache | None,
     specs: Sequence[ChapterSpec],
-    spool_dir: Path,
     block: bool,
 ) -> dict[int, SpooledChapter]:
-    """Spool (and cache) the chapters whose encoding is done; wait for one if `block`."""
+    """The chapters whose encoding is done (now cached); wait for one if `block`."""
     if block:
         done, _ = wait_for(encoding, return_when=FIRST_COMPLETED)
     else:
@@ -135,6 +139,6 @@ def _collect(
         encoding.discard(future)
         index, chapter = future.result()
         if cache is not None:
-            cache.put(CHAPTERS, specs[index].key, chapter.to_bytes())
-        result[index] = spool(chapter, spool_dir / f"{index}.mp3")
+            cache.put_chunks(CHAPTERS, specs[index].key, partial(chapter_entry, chapter))
+        result[index] = chapter
     return result

@@ -6,9 +6,9 @@ at all, and Apple Podcasts has shown v2.4 chapter-title problems (REFERENCE.md).
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from mutagen.id3 import (
@@ -101,8 +101,9 @@ def chapter_frames(timeline: Timeline) -> list[CHAP | CTOC]:
     return frames
 
 
-def write_tags(path: Path, tags: EpisodeTags, timeline: Timeline) -> None:
-    """Replace any tag in the file with ours; the same input always gives the same bytes."""
+def id3_tag(tags: EpisodeTags, timeline: Timeline) -> bytes:
+    """The episode's whole ID3 tag, to write before its first frame (so that tagging a long
+    episode never rewrites its audio); the same input always gives the same bytes."""
     id3 = _InOrderID3()
     utf16 = Encoding.UTF16
     id3.add(TIT2(encoding=utf16, text=[tags.title]))
@@ -130,4 +131,6 @@ def write_tags(path: Path, tags: EpisodeTags, timeline: Timeline) -> None:
     for frame in chapter_frames(timeline):
         id3.add(frame)
     id3.update_to_v23()  # TDRC becomes TYER, and so on, also inside CHAP frames
-    id3.save(path, v2_version=3, v1=0, padding=lambda info: 0)
+    rendered = io.BytesIO()  # mutagen writes into a file: an empty one holds just the tag
+    id3.save(rendered, v2_version=3, v1=0, padding=lambda info: 0)
+    return rendered.getvalue()
