@@ -48,13 +48,9 @@ def _long_spec() -> tuple[ChapterSpec, dict[Utterance, bytes]]:
 
 def test_a_long_chapter_is_encoded_cached_and_joined_in_little_memory(tmp_path: Path) -> None:
     spec, clips = _long_spec()
-    fmt = AudioFormat()
-    encoded, peak = _peak(
-        partial(
-            encode_chapter, spec, clips.__getitem__, SAMPLE_RATE, fmt, ffmpeg_exe(),
-            tmp_path / "encoded.mp3",
-        )  # fmt: skip
-    )
+    out = tmp_path / "encoded.mp3"
+    encode = partial(encode_chapter, spec, clips.__getitem__, SAMPLE_RATE, AudioFormat())
+    encoded, peak = _peak(lambda: encode(ffmpeg_exe(), out))
     assert encoded.audio_bytes > 3_000_000
     assert peak < BOUND, f"encoding held {peak / 1e6:.1f} MB"
 
