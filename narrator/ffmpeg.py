@@ -178,7 +178,7 @@ def _wait_for_stream(
             out = proc.stdout.read()
         else:
             out = b""
-            while chunk := proc.stdout.read1(CHUNK):  # what the pipe has, up to CHUNK
+            while chunk := os.read(proc.stdout.fileno(), CHUNK):  # what the pipe has
                 into.write(chunk)
     except BaseException:
         proc.kill()  # an interrupt: stop now; the feeding thread may be busy making audio
