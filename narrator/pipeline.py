@@ -404,16 +404,25 @@ def build_all(request: BuildRequest, reporter: Reporter) -> list[BuildResult]:
         for plan in plans:
             reporter.planned(chapter_plans(plan, request.use_cache), plan.output)
         return []
-    results = []
+    results: list[BuildResult] = []
     first = prepared[0].settings
-    with synthesis_pool(first.jobs) as pool, connect(first.cluster) as cluster:
-        for plan in plans:
-            # workers serve one voice: essays with other voice settings get their own
-            shared = pool if plan.voice.engine == plans[0].voice.engine else None
-            with reporter.progress() as progress:
-                result = build(plan, progress, request.use_cache, shared, cluster)
-            reporter.built(result)
-            results.append(result)
+    try:
+        with synthesis_pool(first.jobs) as pool, connect(first.cluster) as cluster:
+            for plan in plans:
+                # workers serve one voice: essays with other voice settings get their own
+                shared = pool if plan.voice.engine == plans[0].voice.engine else None
+                with reporter.progress() as progress:
+                    result = build(plan, progress, request.use_cache, shared, cluster)
+                results.append(result)
+                reporter.built(result)
+    except KeyboardInterrupt as exc:
+        # an interrupt between builds, or once the last is written, must not read as if
+        # nothing had been: say which episodes are complete
+        if not results:
+            raise
+        done = ", ".join(str(r.output) for r in results)
+        said = f"{exc}; " if isinstance(exc, Interrupted) else "interrupted; "
+        raise Interrupted(f"{said}complete with their sidecars: {done}") from None
     return results
 
 
@@ -539,10 +548,10 @@ def build(
                     message = f"cannot write {output}: {exc.strerror or exc}"
                     hint = "free some space or choose another -o"
                 raise OutputError(f"{message}; nothing was written{unchanged}", hint) from None
+        if cache is not None:
+            cache.evict()
     except KeyboardInterrupt:
         raise Interrupted(_interrupted(output, written)) from None
-    if cache is not None:
-        cache.evict()
     segments = [s for chapter in script.chapters for s in chapter.segments]
     return BuildResult(
         output=output,

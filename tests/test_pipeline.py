@@ -26,7 +26,8 @@ from helpers import (
 from mutagen.mp3 import MP3
 
 from narrator.config import Overrides
-from narrator.pipeline import BuildRequest, build_all
+from narrator.errors import Interrupted
+from narrator.pipeline import BuildRequest, BuildResult, build_all
 from narrator.speech.pool import Voice
 
 
@@ -185,3 +186,24 @@ def test_the_rate_travels_from_the_overrides_to_the_engine(
         cues = [cue for chapter in reporter.results[0].timeline.cues for cue in chapter]
         durations[rate] = sum(cue.end_ms - cue.start_ms for cue in cues)  # speech, not pauses
     assert durations[100] > 1.8 * durations[200] > 0
+
+
+class _CtrlCOnceBuilt(Recorder):
+    """Ctrl-C the moment an episode is complete, before the next one or the summary."""
+
+    def built(self, result: BuildResult) -> None:
+        super().built(result)
+        raise KeyboardInterrupt
+
+
+def test_an_interrupt_after_an_episode_is_written_says_it_is_complete(
+    fake_engine: Voice, essay: Path, tmp_path: Path
+) -> None:
+    # it said "interrupted; nothing was written" of a complete, renamed episode
+    second = tmp_path / "second.md"
+    second.write_text(essay.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(Interrupted) as caught:
+        build_all(_request((essay, second), tmp_path), _CtrlCOnceBuilt())
+    first = tmp_path / f"{essay.stem}.mp3"
+    assert str(caught.value) == f"interrupted; complete with their sidecars: {first}"
+    assert first.is_file() and not (tmp_path / "second.mp3").exists()
