@@ -3,7 +3,9 @@
 Run through scripts/bench (which sets up .venv). Every build is a real subprocess with its
 own cache folder. Cold builds alternate with the plain pipeline (scripts/plain_pipeline.py:
 espeak-ng to WAV, then ffmpeg to MP3) on the same essay, so each ratio compares runs made
-side by side; times are wall-clock medians of --runs runs. Peak memory is the largest sum,
+side by side; times are wall-clock medians of --runs runs, each beside the CPU time of its
+whole process tree (getrusage of the children: narrator, its speech workers and ffmpeg, or
+espeak-ng and ffmpeg), and the load average. Peak memory is the largest sum,
 over the build's whole process tree (narrator, its speech workers and the ffmpeg
 processes), of each process's proportional set size, sampled every 50 ms.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -21,14 +24,16 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 SEED = SHARED / "seeds" / "000_52290ec427b70c5b.txt"
 EMERSON = SHARED / "corpus" / "emerson-nature.md"
 THOREAU = SHARED / "corpus" / "thoreau-civil-disobedience.md"
-SENTENCE = "Undoubtedly we have no questions to ask which are unanswerable."
-EDITED = "Undoubtedly we have no questions at all to ask which are unanswerable."
+# a sentence of the longest chapter (VI, Idealism), and the same sentence edited
+SENTENCE = "To this one end of Discipline, all parts of nature conspire."
+EDITED = "To this one end of Discipline, all the parts of nature conspire."
 CHAPTER_2 = "### CHAPTER I\n"
 INSERTED = "A paragraph written today. It has two sentences.\n\n"
 STAGES = ("parse", "synthesize", "assemble and encode", "join and tag")
@@ -62,10 +67,23 @@ def _pss_kb(pid: int) -> int:
     return int(found[1]) if found else 0
 
 
-def run(cmd: list[str], cache: Path, sample: bool = False) -> tuple[float, str, float]:
-    """Run a command; return its wall time, stdout and (if `sample`) peak tree PSS in MB."""
+class Ran(NamedTuple):
+    seconds: float  # wall time
+    stdout: str
+    peak_mb: float  # peak PSS of the process tree, when sampled
+    cpu: float  # user and system seconds of the whole process tree
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(cmd: list[str], cache: Path, sample: bool = False) -> Ran:
+    """Run a command; its wall time, stdout, (if `sample`) peak tree PSS and tree CPU."""
     env = {**os.environ, "NARRATOR_CACHE_DIR": str(cache), "COLUMNS": "200"}
     peak = 0
+    cpu = _children_cpu()
     started = time.perf_counter()
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO
@@ -87,7 +105,11 @@ def run(cmd: list[str], cache: Path, sample: bool = False) -> tuple[float, str, 
         thread.join()
     if proc.returncode != 0:
         sys.exit(f"bench: {' '.join(cmd)} failed: {stderr.strip()}")
-    return elapsed, stdout, peak / 1024
+    return Ran(elapsed, stdout, peak / 1024, _children_cpu() - cpu)
+
+
+def _load() -> str:
+    return f"load {os.getloadavg()[0]:.1f}"
 
 
 def narrator(*args: str | Path) -> list[str]:
@@ -106,20 +128,21 @@ def versus_plain(essay: Path, work: Path, runs: int) -> None:
     stages: dict[str, list[float]] = {name: [] for name in STAGES}
     for number in range(runs):
         cache = work / f"cache-{essay.stem}-{number}"
-        seconds, stdout, _ = run(narrator("build", essay, "-o", work / "cold.mp3"), cache)
-        cold.append(seconds)
-        for name, value in stage_seconds(stdout).items():
+        cold.append(run(narrator("build", essay, "-o", work / "cold.mp3"), cache))
+        for name, value in stage_seconds(cold[-1].stdout).items():
             stages.setdefault(name, []).append(value)
         plain_cmd = [sys.executable, str(REPO / "scripts" / "plain_pipeline.py"), str(essay),
                      str(work / "plain.mp3"), "155"]  # fmt: skip
-        plain.append(run(plain_cmd, cache)[0])
-        ratios.append(cold[-1] / plain[-1])
+        plain.append(run(plain_cmd, cache))
+        ratios.append(cold[-1].seconds / plain[-1].seconds)
         shutil.rmtree(cache)
     median = statistics.median
-    print(f"{essay.name} ({runs} runs each, alternating; medians)")
-    print(f"  narrator cold build      {median(cold):7.2f} s")
-    print(f"  plain pipeline           {median(plain):7.2f} s")
-    print(f"  ratio cold / plain       {median(cold) / median(plain):7.2f}"
+    print(f"{essay.name} ({runs} runs each, alternating; medians; {_load()})")
+    for name, done in (("narrator cold build", cold), ("plain pipeline", plain)):
+        print(f"  {name:<24} {median(r.seconds for r in done):7.2f} s"
+              f"   cpu {median(r.cpu for r in done):6.2f} s")  # fmt: skip
+    ratio = median(r.seconds for r in cold) / median(r.seconds for r in plain)
+    print(f"  ratio cold / plain       {ratio:7.2f}"
           f"  (per pair: {', '.join(f'{r:.2f}' for r in ratios)})")  # fmt: skip
     overlap = " (synthesis and encoding overlap: both count from the build's start)"
     print("  stages of the cold build:" + overlap)
@@ -144,7 +167,7 @@ def memory(work: Path) -> None:
         cache = work / f"cache-memory-{essay.stem}"
         for name in [essay.name, *(["  its rebuild from the cache"] if rebuild else [])]:
             command = narrator("build", essay, "-o", work / "mem.mp3")
-            seconds, stdout, peak = run(command, cache, True)
+            seconds, stdout, peak, _ = run(command, cache, True)
             found = re.search(r"(\d+) chapters?, (\d+) segments, (\d+) words, ([\d:.]+)", stdout)
             summary = f"{found[1]} chapters, {found[4]} of audio" if found else "?"
             print(f"  {name:<30} {peak:7.0f} MB  ({seconds:.1f} s; {summary})")
@@ -158,7 +181,8 @@ def startup(work: Path) -> None:
     cache = work / "cache-startup"
     for label, args in (("narrator --help", ["--help"]), ("narrator script (seed)",
                                                          ["script", str(SEED)])):  # fmt: skip
-        times = [run(narrator(*args), cache)[0] for _ in range(6)][1:]  # the first fills caches
+        # the first run fills caches
+        times = [run(narrator(*args), cache).seconds for _ in range(6)][1:]
         print(f"  {label:<24} {statistics.median(times):7.3f} s")
     shutil.rmtree(cache)
 
@@ -169,32 +193,36 @@ def reused(stdout: str) -> str:
 
 
 def rebuilds(work: Path) -> None:
-    """Cold build, unchanged rebuild, one sentence edited, a paragraph inserted (emerson)."""
+    """Cold build, unchanged rebuild, one sentence of the longest chapter edited, a
+    paragraph inserted (emerson)."""
     essay = work / "emerson-nature.md"
     out = work / "out.mp3"
     cache = work / "cache-rebuild"
     shutil.copyfile(EMERSON, essay)
-    cold = run(narrator("build", essay, "-o", out, "-q"), cache)[0]
+    cold = run(narrator("build", essay, "-o", out, "-q"), cache)
     before = out.read_bytes()
-    noop, stdout, _ = run(narrator("build", essay, "-o", out), cache)
-    unchanged, noop_reuse = out.read_bytes() == before, reused(stdout)
+    noop = run(narrator("build", essay, "-o", out), cache)
+    unchanged = out.read_bytes() == before
     essay.write_text(EMERSON.read_text("utf-8").replace(SENTENCE, EDITED, 1), "utf-8")
-    edit, stdout, _ = run(narrator("build", essay, "-o", out), cache)
-    edit_reuse = reused(stdout)
+    edit = run(narrator("build", essay, "-o", out), cache)
     run(narrator("build", essay, "-o", work / "clean.mp3", "-q"), work / "cache-clean")
     identical = (work / "clean.mp3").read_bytes() == out.read_bytes()
-    print("emerson-nature.md rebuilds (one run each)")
-    print(f"  cold build               {cold:7.2f} s")
-    print(f"  unchanged rebuild        {noop:7.2f} s  = {100 * noop / cold:5.1f}% of cold"
-          f"  (bytes unchanged: {unchanged}; {noop_reuse})")  # fmt: skip
-    print(f"  one sentence edited      {edit:7.2f} s  = {100 * edit / cold:5.1f}% of cold"
-          f"  (identical to a clean build: {identical}; {edit_reuse})")  # fmt: skip
+    print(f"emerson-nature.md rebuilds (one run each; {_load()})")
+    print(f"  cold build               {cold.seconds:7.2f} s   cpu {cold.cpu:6.2f} s")
+    edited = f"in the longest chapter; identical to a clean build: {identical}"
+    for name, ran, said in (
+        ("unchanged rebuild", noop, f"bytes unchanged: {unchanged}"),
+        ("one sentence edited", edit, edited),
+    ):
+        share = ran.seconds / cold.seconds
+        print(f"  {name:<24} {ran.seconds:7.2f} s   cpu {ran.cpu:6.2f} s  = {share:.3f} of cold"
+              f"  ({said}; {reused(ran.stdout)})")  # fmt: skip
     text = EMERSON.read_text("utf-8").replace(SENTENCE, EDITED, 1)
     essay.write_text(text.replace(CHAPTER_2, CHAPTER_2 + "\n" + INSERTED, 1), "utf-8")
-    _, plan, _ = run(narrator("build", essay, "--dry-run"), cache)
+    plan = run(narrator("build", essay, "--dry-run"), cache).stdout
     row = next(line for line in plan.splitlines() if "CHAPTER I " in line)
-    seconds, stdout, _ = run(narrator("build", essay, "-o", out), cache)
-    print(f"  paragraph inserted       {seconds:7.2f} s  ({reused(stdout)})")
+    inserted = run(narrator("build", essay, "-o", out), cache)
+    print(f"  paragraph inserted       {inserted.seconds:7.2f} s  ({reused(inserted.stdout)})")
     print(f"    dry run, chapter 2:    {' '.join(row.split())}")
     print(f"    dry run, all:          {plan.strip().splitlines()[-1]}")
 
@@ -202,9 +230,9 @@ def rebuilds(work: Path) -> None:
 def m4b_rebuild(work: Path) -> None:
     """A cold m4b build of emerson and an unchanged rebuild (the episode from the cache)."""
     out, cache = work / "out.m4b", work / "cache-m4b"
-    cold = run(narrator("build", EMERSON, "-o", out, "--format", "m4b", "-q"), cache)[0]
+    cold = run(narrator("build", EMERSON, "-o", out, "--format", "m4b", "-q"), cache).seconds
     before = out.read_bytes()
-    noop = run(narrator("build", EMERSON, "-o", out, "--format", "m4b", "-q"), cache)[0]
+    noop = run(narrator("build", EMERSON, "-o", out, "--format", "m4b", "-q"), cache).seconds
     print("emerson-nature.md as m4b (one run each)")
     print(f"  cold build               {cold:7.2f} s")
     print(f"  unchanged rebuild        {noop:7.2f} s  = {100 * noop / cold:5.1f}% of cold"
@@ -253,7 +281,7 @@ def cluster(work: Path, runs: int) -> None:
             for how, out in outputs.items():
                 cache = work / f"cache-{how}-{number}"
                 command = narrator("build", corpus, "-o", out, "-q", *extra[how])
-                times[how].append(run(command, cache)[0])
+                times[how].append(run(command, cache).seconds)
                 shutil.rmtree(cache)
     same = all(
         (outputs["pool"] / name).read_bytes() == (outputs["cluster"] / name).read_bytes()
