@@ -87,7 +87,8 @@ def test_a_list_nested_too_deep_to_read_says_where() -> None:
 
 # Work per input byte, in profiler steps (see `_steps`): ordinary prose takes about 20.
 # Before markdown-it's emphasis limits and remembered link labels, 24 KB of nested `*`
-# took 47 a byte, a run of `*` 26, unclosed `[` 1,088 and nested links 367.
+# took 47 a byte, a run of `*` 26, unclosed `[` 1,088, nested links 367 and unclosed
+# links `[a](` 159.
 HOSTILE: dict[str, tuple[str, float]] = {
     "nested *": (SHAPES["nested *"](4000), 25),
     "nested * and **": (SHAPES["nested * and **"](4000), 25),
@@ -95,6 +96,7 @@ HOSTILE: dict[str, tuple[str, float]] = {
     "a run of _": ("x " + "_" * 24_000 + " y", 1),
     "unclosed [": ("[a " * 4000, 60),
     "nested links": ("[a " * 2000 + "b" + "](u) c" * 2000, 30),
+    "unclosed links": ("[a](" * 3000, 50),
 }
 
 
@@ -138,11 +140,11 @@ def test_a_long_run_of_stars_is_text_and_said_only_where_it_was_emphasis() -> No
 
 
 BRACKETS = ["[", "]", "[a]", "](u)", "![", "[l](u)", "[r]", "[x][r]", "a", " ", "`", "\\[",
-            "<a>", "(", ")", "[[", "]]", "*", "\n"]  # fmt: skip
+            "<a>", "(", ")", "[[", "]]", "*", "\n", "](", "((((((((((((", "\\("]  # fmt: skip
 
 
 @pytest.mark.parametrize("max_nesting", [4, 200])
-def test_remembered_link_labels_read_links_as_markdown_it_does(max_nesting: int) -> None:
+def test_quicker_link_scans_read_links_as_markdown_it_does(max_nesting: int) -> None:
     options = {"maxNesting": max_nesting}
     plain = MarkdownIt("commonmark", options)
     remembering = markdown_linear.linear(MarkdownIt("commonmark", options))
@@ -150,3 +152,16 @@ def test_remembered_link_labels_read_links_as_markdown_it_does(max_nesting: int)
     for _ in range(1500):
         text = "[r]: /u\n\n" + "".join(rng.choice(BRACKETS) for _ in range(rng.randint(1, 30)))
         assert remembering.render(text) == plain.render(text), text
+
+
+@pytest.mark.parametrize(
+    "destination",
+    ["(" * 32 + ")" * 32, "(" * 33 + ")" * 33, "a(" * 40, "(" * 20 + " " + "(" * 20,
+     "(" * 20 + "\\)" + "(" * 20, "(" * 20 + ")" + "(" * 20, "<" + "(" * 40 + ">"],
+)  # fmt: skip
+def test_link_destinations_deep_in_parentheses_read_as_markdown_it_does(
+    destination: str,
+) -> None:
+    text = f"[a]({destination}) b"
+    plain = MarkdownIt("commonmark").render(text)
+    assert markdown_linear.linear(MarkdownIt("commonmark")).render(text) == plain

@@ -2,18 +2,21 @@
 
 markdown-it-py is linear for most input but not all: every `[` that opens no link scans
 ahead to the end of its paragraph for the `]` that would close it (a megabyte of `[a `
-took minutes); and each `*` or `_` costs a token and an emphasis delimiter, some ten times
-the work of a letter (a megabyte of nested `*a ` took six seconds, of one run of `*` five).
-`linear` sets limits on one MarkdownIt, past which `*` and `_` are read as plain text:
-runs longer than `MAX_DELIMITER_RUN`, and all runs after the first `MAX_DELIMITER_RUNS`
-of a document (no essay comes near either). `emphasis_read_as_text` says how many were.
+took minutes); each `(` of a link destination is checked one character at a time, up to
+32 deep (a megabyte of `[a](` took seven seconds); and each `*` or `_` costs a token and
+an emphasis delimiter, some ten times the work of a letter (a megabyte of nested `*a `
+took six seconds, of one run of `*` five). `linear` makes one MarkdownIt remember label
+scans and give up at once on such destinations, with markdown-it's results, and sets
+limits past which `*` and `_` are read as plain text: runs longer than
+`MAX_DELIMITER_RUN`, and all runs after the first `MAX_DELIMITER_RUNS` of a document (no
+essay comes near either). `emphasis_read_as_text` says how many were.
 """
 
 from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from types import SimpleNamespace
 from typing import Any
 
@@ -25,6 +28,10 @@ MAX_DELIMITER_RUN = 12
 # A book of 200,000 words with an emphasised phrase every 20 has 20,000 runs.
 MAX_DELIMITER_RUNS = 50_000
 _DELIMITER_RUN = re.compile(r"\*+|_+")
+# markdown-it's limit on `(` nesting in a link destination, and a stretch of destination
+# where its scan only ever counts `(` (no `)`, escape, space or control character).
+_MAX_DESTINATION_PARENS = 32
+_OPENING_ONLY = re.compile(r"[^\x00-\x20\x7f)\\]{0,512}")
 _ENV_KEY = "narrator_emphasis_limits"
 
 
@@ -44,10 +51,10 @@ _LABELS: weakref.WeakKeyDictionary[StateInline, _Labels] = weakref.WeakKeyDictio
 
 
 def linear(md: MarkdownIt) -> MarkdownIt:
-    """Give `md` the emphasis limits, and make it remember link label scans."""
+    """Give `md` the emphasis limits and the quicker link label and destination scans."""
     md.inline.ruler.before("emphasis", "emphasis_limits", _emphasis_limits)
     md.helpers = SimpleNamespace(  # type: ignore[assignment]  # this instance only
-        parseLinkDestination=md.helpers.parseLinkDestination,
+        parseLinkDestination=_destination(md.helpers.parseLinkDestination),
         parseLinkLabel=parse_link_label,
         parseLinkTitle=md.helpers.parseLinkTitle,
     )
@@ -60,6 +67,20 @@ def emphasis_read_as_text(env: MutableMapping[str, Any]) -> int:
     closed emphasis (a long run of `_` alone, a blank to fill in, is text anyway)."""
     limits = env.get(_ENV_KEY)
     return limits.as_text if isinstance(limits, _Limits) else 0
+
+
+def _destination(parse: Callable[[str, int, int], Any]) -> Callable[[str, int, int], Any]:
+    """markdown-it's `parseLinkDestination`, failing at once where its scan would find more
+    than `_MAX_DESTINATION_PARENS` `(` before anything else that counts."""
+
+    def parse_link_destination(string: str, pos: int, maximum: int) -> Any:
+        if not string.startswith("<", pos):
+            stretch = _OPENING_ONLY.match(string, pos, maximum)
+            if stretch is not None and stretch[0].count("(") > _MAX_DESTINATION_PARENS:
+                return parse(string, pos, pos)  # markdown-it's own "no destination"
+        return parse(string, pos, maximum)
+
+    return parse_link_destination
 
 
 def _emphasis_limits(state: StateInline, silent: bool) -> bool:
