@@ -115,6 +115,7 @@ class Essay:
     date: str | None = None
     front_matter: Mapping[str, Any] = field(default_factory=_frozen)
     titled: bool = False  # the title was given or written, not made from the file name
+    warnings: tuple[str, ...] = ()  # how the text was read, where not as written
 
 
 @dataclass(frozen=True)

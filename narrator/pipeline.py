@@ -78,7 +78,7 @@ def prepare(
     if settings.author:
         essay = replace(essay, author=settings.author)
     script = _script(essay, settings, open_cache(settings) if use_cache else None)
-    warnings = tuple(reading_warnings(essay, source.text, settings.reading))
+    warnings = (*essay.warnings, *reading_warnings(essay, source.text, settings.reading))
     seconds = time.perf_counter() - started
     config_path = config_file or find_config(essay_path)
     return Prepared(

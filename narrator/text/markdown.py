@@ -22,14 +22,20 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 from narrator.errors import InputError
 from narrator.model import Block, BlockKind, Break, Chapter, Emphasis, Essay, Inline, Span
 from narrator.text.chapters import group_chapters
+from narrator.text.markdown_linear import (
+    MAX_DELIMITER_RUN,
+    MAX_DELIMITER_RUNS,
+    emphasis_read_as_text,
+    linear,
+)
 
 # Tables are enabled only so that they are recognised, and then skipped.
 # markdown-it silently skips whatever lies deeper than maxNesting (CommonMark preset: 20,
 # that is 10 nested lists); 200 reads 100 nested lists or 200 quotes and stays far from
 # Python's recursion limit, and `_check_depth` refuses anything deeper, naming its line.
 _MAX_NESTING = 200
-_COMMONMARK = MarkdownIt("commonmark", {"maxNesting": _MAX_NESTING}).enable("table")
-_MARKDOWN = MarkdownIt("commonmark", {"maxNesting": _MAX_NESTING}).enable("table")
+_COMMONMARK = linear(MarkdownIt("commonmark", {"maxNesting": _MAX_NESTING}).enable("table"))
+_MARKDOWN = linear(MarkdownIt("commonmark", {"maxNesting": _MAX_NESTING}).enable("table"))
 _MARKDOWN.use(front_matter_plugin)
 # Front matter is a few lines of metadata and settings; anything bigger is a mistake.
 _MAX_FRONT_MATTER = 64 * 1024
@@ -66,18 +72,33 @@ class _Heading:
 
 def parse_markdown(text: str) -> Essay:
     """Parse Markdown `text` into a draft essay (see the module docstring)."""
-    tokens = _MARKDOWN.parse(text)
+    env: dict[str, Any] = {}
+    tokens = _MARKDOWN.parse(text, env)
     front_matter = _front_matter(tokens)
     if front_matter is None:  # an opening rule, not front matter
-        tokens, front_matter = _COMMONMARK.parse(text), {}
+        env = {}
+        tokens, front_matter = _COMMONMARK.parse(text, env), {}
     _check_depth(tokens)
-    heading_title, items = _split_title(_Reader().read(tokens))
+    heading_title, items = _split_title(_Reader(env).read(tokens))
     return Essay(
         title=_metadata(front_matter.get("title")) or heading_title,
         chapters=_chapters(items),
         author=_metadata(front_matter.get("author")),
         date=_metadata(front_matter.get("date")),
         front_matter=MappingProxyType(front_matter),
+        warnings=_emphasis_warnings(env),
+    )
+
+
+def _emphasis_warnings(env: dict[str, Any]) -> tuple[str, ...]:
+    """Say so when markdown-it's emphasis limits read `*` or `_` as text (they keep parsing
+    linear; see `markdown_linear`), since emphasis the author wrote is then not heard."""
+    plain = emphasis_read_as_text(env)
+    if not plain:
+        return ()
+    return (
+        f"read {plain:,} runs of * or _ as plain text, not emphasis (runs longer than"
+        f" {MAX_DELIMITER_RUN}, and all after the first {MAX_DELIMITER_RUNS:,} in the essay)",
     )
 
 
@@ -183,7 +204,8 @@ def _metadata(value: Any) -> str | None:
 class _Reader:
     """Walks markdown-it's token stream in order, collecting headings and spoken blocks."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, Any]) -> None:
+        self._env = env  # markdown-it's, for the document's emphasis limits
         self._items: list[_Heading | Block] = []
         self._containers: list[BlockKind] = []  # QUOTE or LIST_ITEM, innermost last
         self._item: list[Inline] = []  # text of the list item being read, not yet a Block
@@ -218,7 +240,7 @@ class _Reader:
             case "inline" if not self._tables:
                 self._inline(token, opener)
             case "html_block" if _SPOKEN_HTML.match(token.content):
-                (inline,) = _MARKDOWN.parseInline(token.content)
+                (inline,) = _MARKDOWN.parseInline(token.content, self._env)
                 self._add(_inlines(inline.children or []))
             # Everything else (code, HTML blocks and comments, rules...) is not spoken.
 
@@ -260,15 +282,33 @@ class _Reader:
 
 
 def _inlines(children: Sequence[Token]) -> list[Inline]:
-    """Inline tokens -> spans and breaks; links and code read as their text, images skipped."""
+    """Inline tokens -> spans and breaks; links and code read as their text, images skipped.
+
+    Neighbouring text of one emphasis level becomes one span: nested emphasis can make
+    hundreds of thousands of tokens, and a span (then `_tidy`'s work) for each costs more
+    than markdown-it's parse of them."""
     out: list[Inline] = []
     stack = _EmphasisStack()
+    level = Emphasis.NONE
+    texts: list[str] = []  # text at `level` not yet in `out`
+
+    def flush() -> None:
+        if text := "".join(texts):
+            out.append(Span(text, level))
+        texts.clear()
+
     for token in children:
         match token.type:
-            case "text" | "text_special" | "code_inline":
-                out.append(Span(token.content, stack.level()))
-            case "softbreak" | "hardbreak":
-                out.append(Span(" ", stack.level()))
+            case "text" | "text_special" | "code_inline" | "softbreak" | "hardbreak":
+                text = " " if token.type.endswith("break") else token.content
+                previous = out[-1] if out and not texts else None
+                if isinstance(previous, Span) and text.isspace():
+                    # Whitespace alone after a change of emphasis joins the span before
+                    # it, as `_tidy` joins a span of only whitespace.
+                    out[-1] = Span(previous.text + text, previous.emphasis)
+                elif text:
+                    texts.append(text)
+                continue
             case "em_open":
                 stack.open("em", Emphasis.MODERATE)
             case "strong_open":
@@ -276,20 +316,30 @@ def _inlines(children: Sequence[Token]) -> list[Inline]:
             case "em_close" | "strong_close":
                 stack.close(token.type.removesuffix("_close"))
             case "html_inline":
-                _html(token.content, out, stack)
+                pause = _html(token.content, stack)
+                if pause is not None:
+                    flush()
+                    out.append(pause)
+            case _:
+                continue
+        if (new := stack.level()) is not level:
+            flush()
+            level = new
+    flush()
     return out
 
 
-def _html(tag: str, out: list[Inline], stack: _EmphasisStack) -> None:
-    """Apply an inline HTML tag: <break> and <emphasis> act, any other tag is dropped."""
+def _html(tag: str, stack: _EmphasisStack) -> Break | None:
+    """Apply an inline HTML tag: <emphasis> changes `stack`, <break> is returned as a pause,
+    and any other tag is dropped."""
     match = _TAG.match(tag)
     if match is None:  # a comment, declaration or processing instruction
-        return
+        return None
     name = match["name"].lower()
     attrs = {m[1].lower(): m[2] or m[3] or m[4] or "" for m in _ATTR.finditer(match["attrs"])}
     if name == "break" and not match["close"]:
-        out.append(_break(tag, attrs.get("time", "")))
-    elif name == "emphasis" and match["close"]:
+        return _break(tag, attrs.get("time", ""))
+    if name == "emphasis" and match["close"]:
         stack.close("emphasis")
     elif name == "emphasis" and not tag.endswith("/>"):
         level = attrs.get("level", "moderate").strip().lower()
@@ -299,6 +349,7 @@ def _html(tag: str, out: list[Inline], stack: _EmphasisStack) -> None:
                 'use level="strong", "moderate", "reduced" or "none"',
             )
         stack.open("emphasis", _LEVELS[level])
+    return None
 
 
 def _break(tag: str, time: str) -> Break:
