@@ -314,14 +314,14 @@ class ChapterPlan:
 def chapter_plans(plan: EpisodePlan, use_cache: bool = True) -> list[ChapterPlan]:
     """What `build` would synthesize and reuse, per chapter, without doing any of it.
 
-    A chapter whose encoding is cached reuses all its segments; otherwise each segment
+    A block whose encoding is cached reuses all its segments; otherwise each segment
     whose clip is cached is reused.
     """
     from narrator.audio.assemble import CHAPTERS
     from narrator.speech.pool import SEGMENTS
 
     cache = open_cache(plan.prepared.settings) if use_cache else None
-    plans = []
+    counts: dict[int, tuple[str, int, int]] = {}
     for spec in plan.specs:
         if cache is not None and cache.has(CHAPTERS, spec.key):
             reuse = len(spec.parts)
@@ -329,8 +329,9 @@ def chapter_plans(plan: EpisodePlan, use_cache: bool = True) -> list[ChapterPlan
             reuse = sum(
                 cache is not None and cache.has(SEGMENTS, plan.keys[u]) for u, _ in spec.parts
             )
-        plans.append(ChapterPlan(spec.title, len(spec.parts) - reuse, reuse))
-    return plans
+        _, synthesize, reused = counts.get(spec.chapter, (spec.title, 0, 0))
+        counts[spec.chapter] = (spec.title, synthesize + len(spec.parts) - reuse, reused + reuse)
+    return [ChapterPlan(*count) for count in counts.values()]
 
 
 @dataclass(frozen=True)
@@ -497,7 +498,7 @@ def build(
             m4b_key = _m4b_key(plan) if m4b and cache is not None else None
             episode = _cached_m4b(cache, m4b_key, scratch / "episode.m4b")
             produced = (
-                Produced((), frozenset(), len(plan.specs), {})
+                Produced((), frozenset(), frozenset(range(len(plan.specs))), {})
                 if episode is not None
                 else produce(
                     plan.specs,
@@ -560,7 +561,10 @@ def build(
         timeline=timeline,
         segments=len(segments),
         reused_segments=sum(utterance_of(s) not in produced.synthesized for s in segments),
-        reused_chapters=produced.reused_chapters,
+        reused_chapters=len(
+            {spec.chapter for spec in plan.specs}
+            - {spec.chapter for i, spec in enumerate(plan.specs) if i not in produced.reused}
+        ),
         sidecars=tuple(sidecars),
         words=sum(len(s.text.split()) for s in segments),
         stage_seconds=seconds,

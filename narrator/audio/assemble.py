@@ -1,12 +1,16 @@
-"""Join clips and pauses into chapters with pydub, encode each chapter with ffmpeg, and
-join the encoded chapters frame for frame into one MP3 behind an Info header.
+"""Join clips and pauses into blocks, encode each block with ffmpeg, and join the encoded
+blocks frame for frame into one MP3 behind an Info header.
 
-Each chapter is encoded on its own so that an edit re-encodes only its chapter: encoded
-chapters are cached under a key of everything that shapes them. A separately encoded
-piece opens with the encoder's delay (about 25 ms of silence) and ends padded to a whole
-frame; both fall inside the pause between chapters, where nobody hears them. Chapter
-start times are counted from the frames each piece really holds, so they are exact for
-the file as written, and the file is the same whichever chapters came from the cache.
+A chapter is encoded in blocks, each on its own, so that an edit re-encodes only its
+block: a block is a run of paragraphs, cut at some of the long pauses between them (which
+ones depends on the text around each pause, not on its place, so that an edit moves no
+other cut), and every chapter starts a block. Encoded blocks are cached under a key of
+everything that shapes them, and each is levelled by its own loudness. A separately
+encoded block opens with the encoder's delay (about 25 ms of silence) and ends padded to
+a whole frame; both fall inside the pause the block was cut at, where nobody hears them.
+Chapter start times and cues are counted from the frames each block really holds, so they
+are exact for the file as written, and the file is the same whichever blocks came from
+the cache.
 """
 
 from __future__ import annotations
@@ -23,11 +27,22 @@ from narrator.audio.mp3frames import count_frames, info_frame, samples_per_frame
 from narrator.cache import AudioCache, content_key, headed, read_header
 from narrator.errors import DependencyError, InputError
 from narrator.ffmpeg import convert, stream
-from narrator.model import AudioFormat, ChapterMark, Cue, Script, Timeline, Utterance, utterance_of
+from narrator.model import (
+    AudioFormat,
+    ChapterMark,
+    Cue,
+    Script,
+    Segment,
+    Timeline,
+    Utterance,
+    utterance_of,
+)
 
 CHAPTERS = "chapters"  # cache kind: one chapter's MP3 frames
 _CHAPTER_FORMAT = 2  # of a cached chapter (chapter_entry): 2 added the frame count
 _CHAPTER_LEAD_MS = 700  # silence a chapter opens with, taken from the pause before it
+_BLOCK_PAUSE_MS = 600  # a chapter is cut into blocks only at pauses this long (paragraphs)
+_BLOCK_EVERY = 3  # ... at about one such pause in this many: blocks of a minute or two
 _LAME_QUALITY = 7  # LAME -q 7: about twice as fast as the default, no audible loss at 64 kbps
 _QUIET = ["-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact"]
 # Sample peaks limited to -2 dBFS keep true peaks below -1 dBTP after resampling and MP3.
@@ -47,8 +62,9 @@ def silence(ms: int, sample_rate: int) -> bytes:
 
 @dataclass(frozen=True)
 class ChapterSpec:
-    """What one chapter's audio is made of: opening silence, then clips and the pause
-    after each. `key` names its encoding in the cache."""
+    """What one block of a chapter's audio is made of: opening silence, then clips and the
+    pause after each. `key` names its encoding in the cache; `chapter` is the index of the
+    chapter it belongs to, and `title` that chapter's title."""
 
     title: str
     lead_ms: int
@@ -56,18 +72,38 @@ class ChapterSpec:
     key: str
     intro: bytes = b""  # PCM played before the chapter's speech (the episode's intro)
     outro: bytes = b""  # PCM played after it (the episode's outro)
+    chapter: int = 0
 
 
-def chapter_leads(script: Script) -> list[int]:
-    """The silence each chapter opens with, cut from the previous chapter's closing pause.
+def _blocks(script: Script, keys: Mapping[Utterance, str]) -> list[tuple[int, list[Segment]]]:
+    """The script's chapters cut into blocks: (chapter index, segments) in order.
 
-    Putting the chapter boundary inside that pause means a listener who jumps to a chapter
-    hears a short breath and then its heading.
+    A block ends after a segment followed by a pause of at least `_BLOCK_PAUSE_MS` (a
+    paragraph's) whose key, a hash of its text and voice, falls in one of `_BLOCK_EVERY`
+    classes: on average one such pause in `_BLOCK_EVERY`, chosen by content alone, so an
+    edit changes the blocks around it and no others.
     """
-    leads = [0]
-    for previous in script.chapters[:-1]:
-        leads.append(min(_CHAPTER_LEAD_MS, previous.segments[-1].pause_ms // 2))
-    return leads
+    blocks: list[tuple[int, list[Segment]]] = []
+    for index, chapter in enumerate(script.chapters):
+        current: list[Segment] = []
+        for segment in chapter.segments:
+            current.append(segment)
+            key = keys[utterance_of(segment)]
+            if segment.pause_ms >= _BLOCK_PAUSE_MS and int(key[:8], 16) % _BLOCK_EVERY == 0:
+                blocks.append((index, current))
+                current = []
+        if current:
+            blocks.append((index, current))
+    return blocks
+
+
+def _lead(previous: Segment) -> int:
+    """The silence a block (or chapter) opens with, cut from the pause before it.
+
+    Putting the boundary inside that pause means a listener who jumps to a chapter hears a
+    short breath and then its heading, and a join between blocks falls in silence.
+    """
+    return min(_CHAPTER_LEAD_MS, previous.pause_ms // 2)
 
 
 @dataclass(frozen=True)
@@ -107,17 +143,19 @@ def chapter_specs(
     encoder: str,
     framing: Framing = Framing(),
 ) -> list[ChapterSpec]:
-    """Each chapter's parts and cache key (pure: the key hashes segment keys, not audio)."""
-    leads = chapter_leads(script)
+    """Each block's parts and cache key, in order (pure: the key hashes segment keys, not
+    audio)."""
+    blocks = _blocks(script, keys)
+    leads = [0] + [_lead(segments[-1]) for _, segments in blocks[:-1]]
     specs = []
-    for index, chapter in enumerate(script.chapters):
-        next_lead = leads[index + 1] if index + 1 < len(leads) else 0
+    for number, (index, segments) in enumerate(blocks):
+        next_lead = leads[number + 1] if number + 1 < len(leads) else 0
         parts = tuple(
             (
                 utterance_of(segment),
-                segment.pause_ms - (next_lead if position == len(chapter.segments) - 1 else 0),
+                segment.pause_ms - (next_lead if position == len(segments) - 1 else 0),
             )
-            for position, segment in enumerate(chapter.segments)
+            for position, segment in enumerate(segments)
         )
         key = content_key(
             "chapter",
@@ -127,10 +165,11 @@ def chapter_specs(
             LIMITER,
             LIMITER_LOSS_DB,
             asdict(fmt),
-            leads[index],
+            leads[number],
             [(keys[utterance], pause) for utterance, pause in parts],
         )
-        specs.append(ChapterSpec(chapter.title, leads[index], parts, key))
+        title = script.chapters[index].title
+        specs.append(ChapterSpec(title, leads[number], parts, key, chapter=index))
     if framing.intro or framing.outro:
         first = specs[0]
         specs[0] = replace(first, intro=framing.intro, key=_framed_key(first.key, framing.intro))
@@ -363,15 +402,14 @@ def episode_timeline(
     duration_ms: int,
     shift_ms: float = 0.0,
 ) -> Timeline:
-    """Chapter marks that tile the file from each chapter's start, and a cue per segment
-    from its span in its chapter (moved by `shift_ms`), for MP3 and m4b alike (pure)."""
-    ends = [*starts_ms[1:], duration_ms]
-    marks = tuple(
-        ChapterMark(spec.title, start, end)
-        for spec, start, end in zip(specs, starts_ms, ends, strict=True)
-    )
-    cues = tuple(
-        tuple(
+    """Chapter marks that tile the file from each chapter's first block, and a cue per
+    segment from its span in its block (moved by `shift_ms`), for MP3 and m4b alike
+    (pure). `starts_ms` and `spans_ms` are per block."""
+    firsts: dict[int, tuple[str, int]] = {}  # per chapter: its title and start
+    cues: dict[int, list[Cue]] = {}
+    for spec, start, spans in zip(specs, starts_ms, spans_ms, strict=True):
+        firsts.setdefault(spec.chapter, (spec.title, start))
+        cues.setdefault(spec.chapter, []).extend(
             Cue(
                 spoken.text,
                 start + round(a + shift_ms),
@@ -379,6 +417,9 @@ def episode_timeline(
             )
             for (spoken, _), (a, b) in zip(spec.parts, spans, strict=True)
         )
-        for spec, start, spans in zip(specs, starts_ms, spans_ms, strict=True)
+    heads = list(firsts.values())
+    ends = [start for _, start in heads[1:]] + [duration_ms]
+    marks = tuple(
+        ChapterMark(title, start, end) for (title, start), end in zip(heads, ends, strict=True)
     )
-    return Timeline(marks, duration_ms, cues)
+    return Timeline(marks, duration_ms, tuple(tuple(cues[index]) for index in firsts))

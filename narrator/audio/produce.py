@@ -1,10 +1,11 @@
-"""Synthesize and encode at once, on every core, holding one clip per chapter in memory.
+"""Synthesize and encode at once, on every core, holding one clip per block in memory.
 
 Speech workers (processes) put each clip into the store as they speak it. As soon as the
-last clip of a chapter is there, a thread levels and encodes that chapter with ffmpeg,
-streaming its clips from the store, while the workers go on with the next chapters.
-Encoded chapters wait on disk until the episode is joined. So no stage waits for work it
-does not need, both cores stay busy, and memory does not grow with the episode's length.
+last clip of a block (a run of a chapter's paragraphs, see assemble) is there, a thread
+levels and encodes that block with ffmpeg, streaming its clips from the store, while the
+workers go on with the next blocks. Encoded blocks wait on disk until the episode is
+joined. So no stage waits for work it does not need, both cores stay busy, and memory
+does not grow with the episode's length.
 """
 
 from __future__ import annotations
@@ -33,11 +34,11 @@ from narrator.speech.pool import Speech, speak_batches
 
 @dataclass(frozen=True)
 class Produced:
-    """The encoded chapters in order, and what the build had to make."""
+    """The encoded blocks in order, and what the build had to make."""
 
     chapters: tuple[SpooledChapter, ...]
     synthesized: frozenset[Utterance]
-    reused_chapters: int
+    reused: frozenset[int]  # the blocks that came from the cache, by index
     seconds: Mapping[str, float]  # wall time of each stage; synthesis and encoding overlap
 
 
@@ -67,7 +68,7 @@ def produce(
             waiting[index] = {u for u, _ in spec.parts}
         else:
             spooled[index] = found
-    reused = len(spooled)
+    reused = frozenset(spooled)
     # Longest chapters first: their encodings, the longest, start earliest, and what is
     # left to encode once the speaking is done is the shortest chapters.
     order = sorted(waiting, key=lambda i: -sum(len(u.text) for u, _ in specs[i].parts))
@@ -80,7 +81,7 @@ def produce(
 
     def encoded() -> None:
         if progress is not None:
-            progress("encoding", len(spooled) - reused, to_encode)
+            progress("encoding", len(spooled) - len(reused), to_encode)
 
     def encode_one(index: int) -> tuple[int, SpooledChapter]:
         return index, encode(specs[index], speech.clip, _spooled_at(spool_dir, index))
