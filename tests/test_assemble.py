@@ -4,7 +4,9 @@ pace, loudness for phones, intro and outro; and how chapters are streamed to the
 from __future__ import annotations
 
 import array
+import itertools
 import json
+import math
 import random
 import re
 import statistics
@@ -20,15 +22,24 @@ from pydub.silence import detect_silence
 
 from narrator.audio.assemble import (
     ChapterSpec,
+    cached_chapter,
     chapter_pieces,
     chapter_spans,
+    chapter_specs,
     encode_chapter,
 )
+from narrator.audio.mp3frames import samples_per_frame
+from narrator.cache import content_key
 from narrator.model import (
     AudioFormat,
     Emphasis,
+    Script,
+    ScriptChapter,
+    Segment,
     Utterance,
+    utterance_of,
 )
+from narrator.pipeline import open_cache, plan_episode, prepare
 from narrator.speech.engine import SAMPLE_RATE
 
 
@@ -225,3 +236,78 @@ def test_speech_without_pauses_is_at_audiobook_pace(measured: dict) -> None:
         for segment in chapter["segments"]
     )
     assert 145 <= words / speaking_minutes <= 175, words / speaking_minutes
+
+
+def _paragraphs(edited: int | None = None, sentences: tuple[int, ...] = (1,)) -> Script:
+    """One chapter of 60 paragraphs of three sentences (those `sentences` of paragraph
+    `edited` reworded)."""
+    edits = {(edited, s) for s in sentences}
+    return Script(
+        "t",
+        None,
+        (
+            ScriptChapter(
+                "One",
+                tuple(
+                    Segment(
+                        f"Paragraph {p}{' now' if (p, s) in edits else ''}, sentence {s}.",
+                        900 if s == 2 else 500,
+                    )
+                    for p in range(60)
+                    for s in range(3)
+                ),
+            ),
+        ),
+    )
+
+
+def _block_keys(script: Script) -> list[str]:
+    keys = {utterance_of(s): content_key(s.text) for c in script.chapters for s in c.segments}
+    return [spec.key for spec in chapter_specs(script, keys, AudioFormat(), "encoder")]
+
+
+def test_a_chapter_is_encoded_in_blocks_and_an_edit_changes_only_its_own() -> None:
+    script = _paragraphs()
+    specs = chapter_specs(
+        script,
+        {utterance_of(s): content_key(s.text) for s in script.chapters[0].segments},
+        AudioFormat(),
+        "encoder",
+    )
+    assert 8 <= len(specs) <= 40  # cut at about one paragraph end in three
+    for block, following in itertools.pairwise(specs):  # cut in a paragraph pause
+        assert block.parts[-1][1] + following.lead_ms == 900 and following.lead_ms == 450
+    before = set(_block_keys(script))
+    for edited in (0, 29, 59):  # inside a paragraph: only its block changes
+        after = set(_block_keys(_paragraphs(edited)))
+        assert len(after - before) == len(before - after) == 1, edited
+    for edited in range(60):  # its last sentence: a cut after it may come or go
+        after = set(_block_keys(_paragraphs(edited, (2,))))
+        assert len(after - before) <= 2 and len(before - after) <= 2, edited
+
+
+def test_every_block_join_falls_in_silence_and_every_chapter_is_on_target(
+    seed_mp3: Path, tmp_path: Path
+) -> None:
+    plan = plan_episode(prepare(SEED), tmp_path / "seed.mp3")
+    cache = open_cache(plan.prepared.settings)  # the run's cache, which built seed_mp3
+    blocks = [cached_chapter(spec, cache, tmp_path / str(i)) for i, spec in enumerate(plan.specs)]
+    assert len(blocks) > len(plan.prepared.script.chapters)  # the seed is cut into blocks
+    rate = AudioFormat().sample_rate
+    samples = array.array("h", decode(seed_mp3, rate))
+    at = 0
+    for block in blocks[:-1]:
+        assert block is not None
+        at += block.frames * samples_per_frame(rate)
+        near = samples[at - rate // 100 : at + rate // 100]  # 10 ms either side
+        assert 20 * math.log10(max(map(abs, near)) / 32768 or 1e-9) < -50
+    chapters = chapters_of(seed_mp3)
+    for _, start, end in chapters:
+        cut = tmp_path / "chapter.wav"
+        subprocess.run(
+            [ffmpeg_exe(), "-v", "error", "-y", "-ss", f"{start / 1000}", "-to", f"{end / 1000}",
+             "-i", str(seed_mp3), str(cut)],
+            check=True,
+        )  # fmt: skip
+        integrated, _ = loudness(cut)
+        assert -20 <= integrated <= -18  # -19 LUFS +- 1, each chapter on its own
