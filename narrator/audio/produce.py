@@ -51,12 +51,12 @@ def produce(
     jobs: int,
     progress: ProgressCallback | None = None,
 ) -> Produced:
-    """Each chapter encoded (`encode`, into the file it is given) or taken from `cache`,
-    spooled in `spool_dir`.
+    """Each block (`specs`) encoded (`encode`, into the file it is given) or taken from
+    `cache`, spooled in `spool_dir`.
 
-    Synthesis is queued chapter by chapter, longest first, and a chapter is encoded the
-    moment its last clip is in the store, by one of `jobs` threads (each runs ffmpeg, a
-    process of its own).
+    Synthesis is queued block by block, longest first, and a block is encoded the moment
+    its last clip is in the store, by one of `jobs` threads (each runs ffmpeg, a process
+    of its own).
     """
     started = time.perf_counter()
     seconds: dict[str, float] = {}
@@ -69,8 +69,8 @@ def produce(
         else:
             spooled[index] = found
     reused = frozenset(spooled)
-    # Longest chapters first: their encodings, the longest, start earliest, and what is
-    # left to encode once the speaking is done is the shortest chapters.
+    # Longest blocks first: their encodings, the longest, start earliest, and what is
+    # left to encode once the speaking is done is the shortest blocks.
     order = sorted(waiting, key=lambda i: -sum(len(u.text) for u, _ in specs[i].parts))
     needed = list(dict.fromkeys(u for index in order for u, _ in specs[index].parts))
     missing = speech.missing(needed)
@@ -130,7 +130,7 @@ def _collect(
     specs: Sequence[ChapterSpec],
     block: bool,
 ) -> dict[int, SpooledChapter]:
-    """The chapters whose encoding is done (now cached); wait for one if `block`."""
+    """The blocks whose encoding is done (now cached); wait for one if `block`."""
     if block:
         done, _ = wait_for(encoding, return_when=FIRST_COMPLETED)
     else:
