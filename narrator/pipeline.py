@@ -457,7 +457,6 @@ def build(
         chapter_timeline,
         encode_chapter,
         join_chapters,
-        level_chapter,
     )
     from narrator.audio.produce import Produced, produce
     from narrator.audio.tag import id3_tag
@@ -489,9 +488,8 @@ def build(
             )
 
             def encode(spec: ChapterSpec, clip_of: ClipSource, out: Path) -> SpooledChapter:
-                if m4b:  # levelled PCM, encoded to AAC once the whole episode is there
-                    return level_chapter(spec, clip_of, SAMPLE_RATE, fmt, ffmpeg, out)
-                return encode_chapter(spec, clip_of, SAMPLE_RATE, fmt, ffmpeg, out)
+                # for m4b levelled PCM, encoded to AAC once the whole episode is there
+                return encode_chapter(spec, clip_of, SAMPLE_RATE, fmt, ffmpeg, out, pcm=m4b)
 
             # an unchanged m4b comes whole from the cache; its chapters are not cached (the
             # chapter cache holds MP3 frames)

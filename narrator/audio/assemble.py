@@ -273,34 +273,26 @@ def encode_chapter(
     fmt: AudioFormat,
     ffmpeg: str,
     out: Path,
+    pcm: bool = False,
 ) -> SpooledChapter:
-    """Level and encode one chapter into bare MP3 frames in `out`, streaming its clips
-    twice and its frames straight to disk: memory is one clip's, whatever its length."""
+    """Level one block and write it into `out`: bare MP3 frames, or with `pcm` levelled
+    mono 16-bit PCM at `sample_rate` (for m4b; then `frames` is 0). Its clips are
+    streamed twice (measure, then level) and its audio straight to disk: memory is one
+    clip's, whatever its length."""
     gain, spans = chapter_gain(spec, clip_of, sample_rate, fmt, ffmpeg)
-    args = encode_args(sample_rate, fmt, gain)
+    args = (
+        ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
+         "-af", level_filter(gain), "-f", "s16le", "pipe:1"]
+        if pcm
+        else encode_args(sample_rate, fmt, gain)
+    )  # fmt: skip
     with out.open("wb") as file:
         stream(ffmpeg, args, chapter_pieces(spec, clip_of, sample_rate), into=file)
+    if pcm:
+        return SpooledChapter(out, 0, spans)
     if out.stat().st_size == 0:
         raise DependencyError("ffmpeg wrote no audio", f"check the ffmpeg at {ffmpeg}")
     return SpooledChapter(out, count_frames(out), spans)
-
-
-def level_chapter(
-    spec: ChapterSpec,
-    clip_of: ClipSource,
-    sample_rate: int,
-    fmt: AudioFormat,
-    ffmpeg: str,
-    out: Path,
-) -> SpooledChapter:
-    """Level one chapter as for MP3 but keep it as PCM in `out` (for m4b: mono 16-bit at
-    `sample_rate`, and `frames` is 0)."""
-    gain, spans = chapter_gain(spec, clip_of, sample_rate, fmt, ffmpeg)
-    args = ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
-            "-af", level_filter(gain), "-f", "s16le", "pipe:1"]  # fmt: skip
-    with out.open("wb") as file:
-        stream(ffmpeg, args, chapter_pieces(spec, clip_of, sample_rate), into=file)
-    return SpooledChapter(out, 0, spans)
 
 
 def level_filter(gain_db: float) -> str:
@@ -386,7 +378,9 @@ def join_chapters(chapters: Sequence[SpooledChapter], out: Path, tag: bytes) -> 
     a chunk at a time."""
     total_frames = sum(chapter.frames for chapter in chapters)
     total_bytes = sum(chapter.audio_bytes for chapter in chapters)
-    head = next(chapters[0].audio())[:4]
+    with chapters[0].path.open("rb") as first:
+        first.seek(chapters[0].offset)
+        head = first.read(4)
     with out.open("wb") as file:
         file.write(tag)
         file.write(info_frame(head, total_frames, total_bytes))

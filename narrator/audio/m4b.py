@@ -1,10 +1,10 @@
 """`--format m4b`: AAC in MP4 with chapters and cover, for audiobook apps.
 
-The producer levels each chapter as for MP3 (each on its own, see assemble.level_chapter)
-into PCM on disk; here the chapters are joined in one PCM file and encoded in one ffmpeg
+The producer levels each block as for MP3 (each on its own, see assemble.encode_chapter)
+into PCM on disk; here the blocks are joined in one PCM file and encoded in one ffmpeg
 run that also writes the chapters and metadata (from an ffmetadata file) and attaches the
 cover. MP4 records the encoder's priming in an edit list, so chapter times counted in
-samples hold exactly. Levelled chapters are not cached for m4b.
+samples hold exactly. Levelled blocks are not cached for m4b.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def write_m4b(
     ffmpeg: str,
     tags: EpisodeTags,
 ) -> Timeline:
-    """Encode the levelled chapters (PCM at SAMPLE_RATE, see assemble.level_chapter) to
+    """Encode the levelled chapters (PCM at SAMPLE_RATE, see assemble.encode_chapter) to
     `out` as an m4b and say where its chapters are.
 
     The chapters are joined in one PCM file on disk, which the AAC encoder then reads:
