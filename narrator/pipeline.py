@@ -454,6 +454,7 @@ def build(
     as their clips exist. With a `cluster`, its workers speak the missing segments."""
     from narrator.audio.assemble import (
         SpooledChapter,
+        VoiceGain,
         chapter_timeline,
         encode_chapter,
         join_chapters,
@@ -487,9 +488,13 @@ def build(
                 else ClusterSpeech(cluster, plan.voice, plan.keys, store)
             )
 
+            voice_gain = VoiceGain(speech.clip, SAMPLE_RATE, fmt, ffmpeg)
+
             def encode(spec: ChapterSpec, clip_of: ClipSource, out: Path) -> SpooledChapter:
                 # for m4b levelled PCM, encoded to AAC once the whole episode is there
-                return encode_chapter(spec, clip_of, SAMPLE_RATE, fmt, ffmpeg, out, pcm=m4b)
+                return encode_chapter(
+                    spec, clip_of, SAMPLE_RATE, fmt, ffmpeg, out, voice_gain, pcm=m4b
+                )
 
             # an unchanged m4b comes whole from the cache; its chapters are not cached (the
             # chapter cache holds MP3 frames)

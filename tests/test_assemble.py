@@ -12,6 +12,7 @@ import re
 import statistics
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ from narrator.model import (
     utterance_of,
 )
 from narrator.pipeline import open_cache, plan_episode, prepare
-from narrator.speech.engine import SAMPLE_RATE
+from narrator.speech.engine import LEVEL_REFERENCE, SAMPLE_RATE
 
 
 def test_every_later_chapter_starts_inside_the_silence_before_its_heading(
@@ -147,22 +148,35 @@ def test_chapter_pieces_are_what_pydub_joins_and_spans_find_each_clip() -> None:
         assert end - start == pytest.approx(len(clips[utterance]) / 2 / SAMPLE_RATE * 1000, abs=1)
 
 
-def test_encoding_reads_each_clip_once_per_pass(tmp_path: Path) -> None:
+@pytest.mark.parametrize("framed", [False, True])
+def test_a_block_is_encoded_in_one_pass_unless_it_holds_a_jingle(
+    tmp_path: Path, framed: bool
+) -> None:
     clips = {
         Utterance(f"u{n}", Emphasis.NONE): _noise(random.Random(n), 4000, 8000) for n in range(4)
     }
     reads: list[Utterance] = []
+    gains: list[float] = []
 
     def clip_of(utterance: Utterance) -> bytes:
         reads.append(utterance)
         return clips[utterance]
 
-    spec = _spec(clips)
+    def voice_gain() -> float:
+        gains.append(3.0)
+        return 3.0
+
+    spec = _spec(clips) if framed else replace(_spec(clips), intro=b"", outro=b"")
     out = tmp_path / "chapter.mp3"
-    encoded = encode_chapter(spec, clip_of, SAMPLE_RATE, AudioFormat(), ffmpeg_exe(), out)
+    encoded = encode_chapter(
+        spec, clip_of, SAMPLE_RATE, AudioFormat(), ffmpeg_exe(), out, voice_gain
+    )
     assert out.read_bytes()[:2] == b"\xff\xfb" and len(encoded.spans_ms) == 4
     assert encoded.frames == pytest.approx(len(decode(out)) / 2 / 576, abs=1)  # all counted
-    assert reads == [u for u, _ in spec.parts] * 2  # measure, then encode: never all at once
+    # a clip at a time, never all at once: the voice's gain needs no pass over the block;
+    # a jingle's level is measured (first pass), then the block is encoded (second)
+    assert reads == [u for u, _ in spec.parts] * (2 if framed else 1)
+    assert gains == ([] if framed else [3.0])
 
 
 RATE = 22050
@@ -261,19 +275,20 @@ def _paragraphs(edited: int | None = None, sentences: tuple[int, ...] = (1,)) ->
     )
 
 
-def _block_keys(script: Script) -> list[str]:
+def _keys(script: Script, voice: str = "voice") -> dict[Utterance, str]:
+    """Keys as utterance_keys makes them: each segment's and the voice's level reference."""
     keys = {utterance_of(s): content_key(s.text) for c in script.chapters for s in c.segments}
-    return [spec.key for spec in chapter_specs(script, keys, AudioFormat(), "encoder")]
+    return {**keys, LEVEL_REFERENCE: content_key(voice)}
+
+
+def _block_keys(script: Script, voice: str = "voice") -> list[str]:
+    specs = chapter_specs(script, _keys(script, voice), AudioFormat(), "encoder")
+    return [spec.key for spec in specs]
 
 
 def test_a_chapter_is_encoded_in_blocks_and_an_edit_changes_only_its_own() -> None:
     script = _paragraphs()
-    specs = chapter_specs(
-        script,
-        {utterance_of(s): content_key(s.text) for s in script.chapters[0].segments},
-        AudioFormat(),
-        "encoder",
-    )
+    specs = chapter_specs(script, _keys(script), AudioFormat(), "encoder")
     assert 8 <= len(specs) <= 40  # cut at about one paragraph end in three
     for block, following in itertools.pairwise(specs):  # cut in a paragraph pause
         assert block.parts[-1][1] + following.lead_ms == 900 and following.lead_ms == 450
@@ -284,6 +299,8 @@ def test_a_chapter_is_encoded_in_blocks_and_an_edit_changes_only_its_own() -> No
     for edited in range(60):  # its last sentence: a cut after it may come or go
         after = set(_block_keys(_paragraphs(edited, (2,))))
         assert len(after - before) <= 2 and len(before - after) <= 2, edited
+    # every block is levelled by the voice's gain: another level re-encodes them all
+    assert not set(_block_keys(script, "a louder voice")) & before
 
 
 def test_every_block_join_falls_in_silence_and_every_chapter_is_on_target(

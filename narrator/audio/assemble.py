@@ -5,7 +5,8 @@ A chapter is encoded in blocks, each on its own, so that an edit re-encodes only
 block: a block is a run of paragraphs, cut at some of the long pauses between them (which
 ones depends on the text around each pause, not on its place, so that an edit moves no
 other cut), and every chapter starts a block. Encoded blocks are cached under a key of
-everything that shapes them, and each is levelled by its own loudness. A separately
+everything that shapes them. Each is levelled by one gain per voice, measured once on a
+reference passage the voice speaks, so a block needs one pass over its audio. A separately
 encoded block opens with the encoder's delay (about 25 ms of silence) and ends padded to
 a whole frame; both fall inside the pause the block was cut at, where nobody hears them.
 Chapter start times and cues are counted from the frames each block really holds, so they
@@ -17,9 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 from narrator.atomic import file_chunks
@@ -37,9 +39,10 @@ from narrator.model import (
     Utterance,
     utterance_of,
 )
+from narrator.speech.engine import LEVEL_REFERENCE
 
 CHAPTERS = "chapters"  # cache kind: one chapter's MP3 frames
-_CHAPTER_FORMAT = 2  # of a cached chapter (chapter_entry): 2 added the frame count
+_CHAPTER_FORMAT = 3  # of a cached block (chapter_entry): 3 is levelled by the voice's gain
 _CHAPTER_LEAD_MS = 700  # silence a chapter opens with, taken from the pause before it
 _BLOCK_PAUSE_MS = 600  # a chapter is cut into blocks only at pauses this long (paragraphs)
 _BLOCK_EVERY = 3  # ... at about one such pause in this many: blocks of a minute or two
@@ -166,6 +169,7 @@ def chapter_specs(
             LIMITER_LOSS_DB,
             asdict(fmt),
             leads[number],
+            keys[LEVEL_REFERENCE],  # the voice's level, hence its gain
             [(keys[utterance], pause) for utterance, pause in parts],
         )
         title = script.chapters[index].title
@@ -227,20 +231,32 @@ def measure_loudness(ffmpeg: str, pcm: Iterable[bytes], sample_rate: int) -> flo
     return float(found[-1]) if found else _SILENT_LUFS
 
 
-def chapter_gain(
-    spec: ChapterSpec, clip_of: ClipSource, sample_rate: int, fmt: AudioFormat, ffmpeg: str
-) -> tuple[float, tuple[tuple[int, int], ...]]:
-    """The gain that levels the chapter, and its segments' spans: the first of two passes
-    over the chapter's audio (loudness needs the whole chapter before any of it is encoded)."""
-    sizes: list[int] = []
+def voice_gain_db(clip_of: ClipSource, sample_rate: int, fmt: AudioFormat, ffmpeg: str) -> float:
+    """The gain that brings the voice to the target loudness, from its level reading
+    `LEVEL_REFERENCE`.
 
-    def measured(spoken: Utterance) -> bytes:
-        pcm = clip_of(spoken)
-        sizes.append(len(pcm))
-        return pcm
+    Speech from one voice is steady (espeak-ng's chapters of the seed and both corpus
+    essays measure within 0.2 LU of each other before levelling), so one gain levels every
+    block the voice speaks: a block's encoding depends on its own clips and the voice, not
+    on its neighbours, and needs no pass over its audio before it is encoded."""
+    reference = measure_loudness(ffmpeg, [clip_of(LEVEL_REFERENCE)], sample_rate)
+    return chapter_gain_db(reference, fmt)
 
-    loudness = measure_loudness(ffmpeg, chapter_pieces(spec, measured, sample_rate), sample_rate)
-    return chapter_gain_db(loudness, fmt), chapter_spans(spec, sizes, sample_rate)
+
+class VoiceGain:
+    """The voice's gain (`voice_gain_db`), measured when a block first needs it and then
+    remembered; the threads that encode blocks share it."""
+
+    def __init__(self, clip_of: ClipSource, sample_rate: int, fmt: AudioFormat, ffmpeg: str):
+        self._measure = partial(voice_gain_db, clip_of, sample_rate, fmt, ffmpeg)
+        self._lock = threading.Lock()
+        self._gain: float | None = None
+
+    def __call__(self) -> float:
+        with self._lock:
+            if self._gain is None:
+                self._gain = self._measure()
+            return self._gain
 
 
 @dataclass(frozen=True)
@@ -273,13 +289,26 @@ def encode_chapter(
     fmt: AudioFormat,
     ffmpeg: str,
     out: Path,
+    voice_gain: Callable[[], float],
     pcm: bool = False,
 ) -> SpooledChapter:
     """Level one block and write it into `out`: bare MP3 frames, or with `pcm` levelled
-    mono 16-bit PCM at `sample_rate` (for m4b; then `frames` is 0). Its clips are
-    streamed twice (measure, then level) and its audio straight to disk: memory is one
-    clip's, whatever its length."""
-    gain, spans = chapter_gain(spec, clip_of, sample_rate, fmt, ffmpeg)
+    mono 16-bit PCM at `sample_rate` (for m4b; then `frames` is 0). Speech is levelled by
+    the voice's gain (`voice_gain`); a block that holds the intro or outro by its own
+    loudness, measured in a first pass (a jingle's level is not the voice's). Its audio
+    goes straight to disk: memory is one clip's, whatever its length."""
+    if spec.intro or spec.outro:
+        loudness = measure_loudness(ffmpeg, chapter_pieces(spec, clip_of, sample_rate), sample_rate)
+        gain = chapter_gain_db(loudness, fmt)
+    else:
+        gain = voice_gain()
+    sizes: list[int] = []
+
+    def counted(spoken: Utterance) -> bytes:
+        clip = clip_of(spoken)
+        sizes.append(len(clip))
+        return clip
+
     args = (
         ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
          "-af", level_filter(gain), "-f", "s16le", "pipe:1"]
@@ -287,7 +316,8 @@ def encode_chapter(
         else encode_args(sample_rate, fmt, gain)
     )  # fmt: skip
     with out.open("wb") as file:
-        stream(ffmpeg, args, chapter_pieces(spec, clip_of, sample_rate), into=file)
+        stream(ffmpeg, args, chapter_pieces(spec, counted, sample_rate), into=file)
+    spans = chapter_spans(spec, sizes, sample_rate)
     if pcm:
         return SpooledChapter(out, 0, spans)
     if out.stat().st_size == 0:
@@ -301,10 +331,9 @@ def level_filter(gain_db: float) -> str:
 
 
 def chapter_gain_db(loudness: float, fmt: AudioFormat) -> float:
-    """The gain that brings a chapter to the target loudness (`AudioFormat.target_lufs`).
+    """The gain that brings audio of this loudness to the target (`AudioFormat.target_lufs`).
 
-    Each chapter is levelled on its own, so an edit re-levels only its chapter; the limiter
-    after the gain costs about half a decibel, which the gain makes up.
+    The limiter after the gain costs about half a decibel, which the gain makes up.
     """
     target = fmt.target_lufs
     if loudness <= _SILENT_LUFS:

@@ -29,6 +29,7 @@ from narrator.audio.assemble import (
 from narrator.cache import AudioCache
 from narrator.ffmpeg import stop_running
 from narrator.model import ProgressCallback, Utterance
+from narrator.speech.engine import LEVEL_REFERENCE
 from narrator.speech.pool import Speech, speak_batches
 
 
@@ -64,15 +65,16 @@ def produce(
     waiting: dict[int, set[Utterance]] = {}
     for index, spec in enumerate(specs):
         found = cached_chapter(spec, cache, _spooled_at(spool_dir, index))
-        if found is None:
-            waiting[index] = {u for u, _ in spec.parts}
+        if found is None:  # it needs its clips and the voice's level
+            waiting[index] = {LEVEL_REFERENCE, *(u for u, _ in spec.parts)}
         else:
             spooled[index] = found
     reused = frozenset(spooled)
     # Longest blocks first: their encodings, the longest, start earliest, and what is
     # left to encode once the speaking is done is the shortest blocks.
     order = sorted(waiting, key=lambda i: -sum(len(u.text) for u, _ in specs[i].parts))
-    needed = list(dict.fromkeys(u for index in order for u, _ in specs[index].parts))
+    first = [LEVEL_REFERENCE] if waiting else []  # spoken first: every encoding needs it
+    needed = list(dict.fromkeys([*first, *(u for i in order for u, _ in specs[i].parts)]))
     missing = speech.missing(needed)
     unspoken = set(missing)
     for clips in waiting.values():

@@ -9,7 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from narrator.model import Emphasis, Utterance
+
 SAMPLE_RATE = 22050  # the pipeline's working rate: pyttsx3's espeak driver writes WAV at it
+
+# What every voice also speaks, to measure its level once (audio/assemble.voice_gain_db):
+# ordinary prose of about twenty seconds, sentences of several lengths, no emphasis.
+LEVEL_REFERENCE = Utterance(
+    "The morning was cool and clear, and the road ran down between the fields to the river."
+    " Nobody was about yet. A farmer had left his gate open, and two horses stood in the"
+    " lane, looking at the water as if they had never seen it before. I walked on, past the"
+    " mill and the old stone bridge, and thought about the letter I had to write. It would"
+    " not be a long one. Still, some things are hard to say in a few words, and harder to"
+    " say well.",
+    Emphasis.NONE,
+)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from narrator.cache import AudioCache, content_key
 from narrator.errors import DependencyError, SettingsError
 from narrator.model import Emphasis, ProgressCallback, Script, Style, Utterance, utterance_of
 from narrator.speech import registry
-from narrator.speech.engine import EngineConfig, Prosody, SpeechEngine
+from narrator.speech.engine import LEVEL_REFERENCE, EngineConfig, Prosody, SpeechEngine
 from narrator.speech.trim import TRIM_SETTINGS, trim_silence
 
 SEGMENTS = "segments"  # cache kind: trimmed mono PCM of one utterance
@@ -223,7 +223,8 @@ def utterances(script: Script) -> list[Utterance]:
 
 
 def utterance_keys(script: Script, voice: Voice) -> dict[Utterance, str]:
-    """The cache key of each utterance: everything that changes its sound, never its place."""
+    """The cache key of each utterance, and of the voice's `LEVEL_REFERENCE`: everything that
+    changes its sound, never its place."""
     identity = registry.engine_identity(voice.engine)
     return {
         u: content_key(
@@ -233,7 +234,7 @@ def utterance_keys(script: Script, voice: Voice) -> dict[Utterance, str]:
             u.text,
             asdict(voice.prosody_of(u)),
         )
-        for u in utterances(script)
+        for u in [*utterances(script), LEVEL_REFERENCE]
     }
 
 
