@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import resource
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
@@ -45,6 +46,20 @@ log = logging.getLogger(__name__)
 SCRIPTS = "scripts"  # cache kind: an essay's marked-up script, as JSON
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """CPU seconds (user and system) of this process, and of its children that have ended
+    (ffmpeg processes as each finishes; speech workers when their pool shuts down)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    ended = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, ended.ru_utime + ended.ru_stime
+
+
+def _spent(since: tuple[float, float]) -> float:
+    """CPU seconds this process and its ended children spent since `since`."""
+    own, ended = cpu_seconds()
+    return own - since[0] + ended - since[1]
+
+
 @dataclass(frozen=True)
 class Prepared:
     """An essay read, parsed and turned into a script, with the settings in force."""
@@ -55,6 +70,7 @@ class Prepared:
     script: Script
     settings: Settings
     seconds: float  # reading, parsing and marking up
+    cpu: float  # CPU seconds of the same
     warnings: tuple[str, ...] = ()  # words left out of the reading, by line (text/lexicon.py)
     config_path: Path | None = None  # the settings file read, if any
 
@@ -70,7 +86,7 @@ def prepare(
     from narrator.text.parse import parse_draft, titled
     from narrator.text.source import read_source
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     source = read_source(essay_path)
     draft = parse_draft(source)
     settings = load_settings(essay_path, draft.front_matter, overrides, config_file)
@@ -82,7 +98,15 @@ def prepare(
     seconds = time.perf_counter() - started
     config_path = config_file or find_config(essay_path)
     return Prepared(
-        essay_path, source.sha256, essay, script, settings, seconds, warnings, config_path
+        essay_path,
+        source.sha256,
+        essay,
+        script,
+        settings,
+        seconds,
+        _spent(cpu),
+        warnings,
+        config_path,
     )
 
 
@@ -346,6 +370,9 @@ class BuildResult:
     sidecars: tuple[Path, ...]
     words: int
     stage_seconds: Mapping[str, float]  # from the build's start: synthesis and encoding overlap
+    # CPU seconds of each stage: what the speech workers spent speaking (synthesize), then
+    # ffmpeg's and this process's
+    stage_cpu: Mapping[str, float]
     seconds: float  # the whole build, parsing included
     cluster_workers: int | None = None  # cluster workers that spoke; None: the local pool
 
@@ -466,7 +493,7 @@ def build(
     from narrator.speech.engine import SAMPLE_RATE
     from narrator.speech.pool import Speech
 
-    begun = time.perf_counter()
+    begun, cpu_begun = time.perf_counter(), cpu_seconds()
     prepared, settings, ffmpeg = plan.prepared, plan.prepared.settings, plan.ffmpeg
     fmt, output = settings.audio, plan.output
     cache = open_cache(settings) if use_cache else None
@@ -514,6 +541,7 @@ def build(
                 )
             )
             seconds = {"parse": prepared.seconds, **produced.seconds}
+            cpu = {"parse": prepared.cpu, "assemble and encode": _spent(cpu_begun)}
             try:
                 output.parent.mkdir(parents=True, exist_ok=True)  # only once there is audio
                 with staged(targets) as temps:
@@ -530,14 +558,16 @@ def build(
                             plan.specs, produced.chapters, fmt, temp, ffmpeg, plan.tags
                         )
                         seconds["assemble and encode"] = time.perf_counter() - begun
+                        cpu["assemble and encode"] = _spent(cpu_begun)
                         if cache is not None and m4b_key is not None:
                             entry = partial(m4b_file.episode_entry, temp, timeline)
                             cache.put_chunks(m4b_file.EPISODES, m4b_key, entry)
                     else:
                         timeline = chapter_timeline(plan.specs, produced.chapters, fmt)
-                        started = time.perf_counter()
+                        started, cpu_started = time.perf_counter(), cpu_seconds()
                         join_chapters(produced.chapters, temp, id3_tag(plan.tags, timeline))
                         seconds["join and tag"] = time.perf_counter() - started
+                        cpu["join and tag"] = _spent(cpu_started)
                     sidecars = sidecar_files(
                         output, script, timeline, settings.pauses.sentence_ms, plan.tags.cover
                     )
@@ -556,6 +586,9 @@ def build(
             cache.evict()
     except KeyboardInterrupt:
         raise Interrupted(_interrupted(output, written)) from None
+    if cluster is None:  # a cluster's workers do not say
+        cpu["synthesize"] = speech.cpu
+    cpu = {name: cpu[name] for name in seconds if name in cpu}  # in the stages' order
     segments = [s for chapter in script.chapters for s in chapter.segments]
     return BuildResult(
         output=output,
@@ -571,6 +604,7 @@ def build(
         sidecars=tuple(sidecars),
         words=sum(len(s.text.split()) for s in segments),
         stage_seconds=seconds,
+        stage_cpu=cpu,
         seconds=prepared.seconds + time.perf_counter() - begun,
         cluster_workers=speech.workers,
     )

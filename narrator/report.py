@@ -121,6 +121,8 @@ def render_build(result: BuildResult) -> None:
     )
     stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.stage_seconds.items())
     console.print(f"time: {stages}")
+    cpu = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.stage_cpu.items())
+    console.print(f"cpu: {cpu} (synthesize: the speech workers; the rest: narrator and ffmpeg)")
     console.print(f"took {result.seconds:.1f} s (synthesis and encoding run at once)")
     if result.cluster_workers is not None:
         console.print(f"cluster workers that spoke: {result.cluster_workers}")

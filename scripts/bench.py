@@ -116,9 +116,13 @@ def narrator(*args: str | Path) -> list[str]:
     return [sys.executable, "-m", "narrator", *map(str, args)]
 
 
-def stage_seconds(stdout: str) -> dict[str, float]:
-    line = next((x for x in stdout.splitlines() if x.startswith("time: ")), "time: ")
-    stages = (part.rsplit(" ", 2) for part in line[6:].split(", ") if part)
+def stage_seconds(stdout: str, kind: str = "time") -> dict[str, float]:
+    """The build's `time:` line (wall seconds per stage) or, with `kind` "cpu", its `cpu:`
+    line (CPU seconds per stage)."""
+    head = f"{kind}: "
+    line = next((x for x in stdout.splitlines() if x.startswith(head)), head)
+    parts = line[len(head) :].split(" (")[0].split(", ")
+    stages = (part.rsplit(" ", 2) for part in parts if part)
     return {name: float(seconds) for name, seconds, _ in stages}
 
 
@@ -126,11 +130,14 @@ def versus_plain(essay: Path, work: Path, runs: int) -> None:
     """Cold builds and the plain pipeline, alternating; median times and their ratio."""
     cold, plain, ratios = [], [], []
     stages: dict[str, list[float]] = {name: [] for name in STAGES}
+    cpus: dict[str, list[float]] = {name: [] for name in STAGES}
     for number in range(runs):
         cache = work / f"cache-{essay.stem}-{number}"
         cold.append(run(narrator("build", essay, "-o", work / "cold.mp3"), cache))
         for name, value in stage_seconds(cold[-1].stdout).items():
             stages.setdefault(name, []).append(value)
+        for name, value in stage_seconds(cold[-1].stdout, "cpu").items():
+            cpus.setdefault(name, []).append(value)
         plain_cmd = [sys.executable, str(REPO / "scripts" / "plain_pipeline.py"), str(essay),
                      str(work / "plain.mp3"), "155"]  # fmt: skip
         plain.append(run(plain_cmd, cache))
@@ -145,10 +152,11 @@ def versus_plain(essay: Path, work: Path, runs: int) -> None:
     print(f"  ratio cold / plain       {ratio:7.2f}"
           f"  (per pair: {', '.join(f'{r:.2f}' for r in ratios)})")  # fmt: skip
     overlap = " (synthesis and encoding overlap: both count from the build's start)"
-    print("  stages of the cold build:" + overlap)
+    print("  stages of the cold build, wall and CPU:" + overlap)
     for name, values in stages.items():
         if values:
-            print(f"    {name:<22} {median(values):7.2f} s")
+            cpu = f"   cpu {median(cpus[name]):6.2f} s" if cpus.get(name) else ""
+            print(f"    {name:<22} {median(values):7.2f} s{cpu}")
 
 
 def memory(work: Path) -> None:
@@ -217,6 +225,9 @@ def rebuilds(work: Path) -> None:
         share = ran.seconds / cold.seconds
         print(f"  {name:<24} {ran.seconds:7.2f} s   cpu {ran.cpu:6.2f} s  = {share:.3f} of cold"
               f"  ({said}; {reused(ran.stdout)})")  # fmt: skip
+        wall, cpu = stage_seconds(ran.stdout), stage_seconds(ran.stdout, "cpu")
+        parts = (f"{stage} {wall[stage]:.2f} s (cpu {cpu.get(stage, 0):.2f})" for stage in wall)
+        print("    stages: " + ", ".join(parts))
     text = EMERSON.read_text("utf-8").replace(SENTENCE, EDITED, 1)
     essay.write_text(text.replace(CHAPTER_2, CHAPTER_2 + "\n" + INSERTED, 1), "utf-8")
     plan = run(narrator("build", essay, "--dry-run"), cache).stdout

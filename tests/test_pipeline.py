@@ -189,6 +189,22 @@ def test_the_rate_travels_from_the_overrides_to_the_engine(
     assert durations[100] > 1.8 * durations[200] > 0
 
 
+def test_a_build_says_the_cpu_time_of_each_stage(
+    fake_engine: Voice, essay: Path, tmp_path: Path, fresh_cache: Path
+) -> None:
+    """CPU seconds per stage (scripts/bench prints them): the workers' speaking counts in
+    synthesize, ffmpeg's in assemble and encode; a rebuild from the cache speaks nothing."""
+    reporter = Recorder()
+    for name in ("cold", "again"):
+        build_all(_request((essay,), tmp_path / f"{name}.mp3"), reporter)
+    cold, again = reporter.results
+    assert list(cold.stage_cpu) == list(cold.stage_seconds)
+    assert cold.stage_cpu["synthesize"] > 0 and cold.stage_cpu["parse"] > 0
+    # ffmpeg ran for a while: its CPU is counted, not only this process's
+    assert cold.stage_cpu["assemble and encode"] > again.stage_cpu["assemble and encode"]
+    assert again.stage_cpu["synthesize"] == 0.0
+
+
 class _CtrlCOnceBuilt(Recorder):
     """Ctrl-C the moment an episode is complete, before the next one or the summary."""
 

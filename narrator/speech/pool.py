@@ -20,6 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, InvalidStateError, Proce
 from concurrent.futures import wait as wait_for
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, replace
+from typing import NamedTuple
 
 from narrator.atomic import remove_abandoned_scratch, remove_own_scratch
 from narrator.cache import AudioCache, content_key
@@ -190,16 +191,24 @@ def segment_payloads(
         return payloads
 
 
+class Spoken(NamedTuple):
+    """What a local worker sends back for a batch."""
+
+    clips: list[bytes]  # the clips, if asked for
+    cpu: float  # CPU seconds the worker spent on the batch
+
+
 def _synthesize_batch(
     voice: Voice, batch: list[Utterance], store: AudioCache, keys: list[str], back: bool = False
-) -> list[bytes]:
+) -> Spoken:
     """Runs in a local worker: the batch's clips go straight to the store (a file each)
     rather than back through the pool's pipe, so the parent never holds more audio than
     the chapter it is encoding; they come back too only if `back`."""
+    started = time.process_time()
     payloads = segment_payloads(voice, batch, keys)
     for key, payload in payloads.items():
         store.put(SEGMENTS, key, payload)
-    return list(payloads.values()) if back else []
+    return Spoken(list(payloads.values()) if back else [], time.process_time() - started)
 
 
 def batches(utterances: list[Utterance]) -> list[list[Utterance]]:
@@ -244,7 +253,7 @@ def submit(
     missing: Sequence[Utterance],
     keys: Mapping[Utterance, str],
     store: AudioCache,
-) -> dict[Future[list[bytes]], list[Utterance]]:
+) -> dict[Future[Spoken], list[Utterance]]:
     """Queue `missing` for synthesis into `store`, in batches in script order; each future
     is done when its batch's clips are in the store.
 
@@ -258,7 +267,7 @@ def submit(
     }
 
 
-def finished(future: Future[list[bytes]]) -> list[bytes]:
+def finished(future: Future[Spoken]) -> Spoken:
     """A batch's result, or what its worker raised; a dead worker is a DependencyError."""
     try:
         return future.result()
@@ -296,6 +305,7 @@ class Speech:
         self._jobs, self._pool, self._stack = jobs, pool, stack
         self._lock = threading.Lock()
         self.respoken: set[Utterance] = set()
+        self.cpu = 0.0  # CPU seconds the workers spent speaking for this build
         # registered after the build's scratch folder, so it runs before its removal
         stack.push(self._stop_on_error)
 
@@ -319,14 +329,16 @@ class Speech:
     def missing(self, needed: Sequence[Utterance]) -> list[Utterance]:
         return [u for u in needed if not self.store.has(SEGMENTS, self.keys[u])]
 
-    def submit(self, utterances: Sequence[Utterance]) -> dict[Future[list[bytes]], list[Utterance]]:
+    def submit(self, utterances: Sequence[Utterance]) -> dict[Future[Spoken], list[Utterance]]:
         if not utterances:
             return {}
         return submit(self.pool(), self.voice, utterances, self.keys, self.store)
 
     def spoken(self, utterances: Sequence[Utterance]) -> Iterator[list[Utterance]]:
         """Speak `utterances` into the store, yielding each batch once its clips are there."""
-        return _as_done(self.submit(utterances))
+        for batch, spoken in _as_done(self.submit(utterances)):
+            self.cpu += spoken.cpu
+            yield batch
 
     def speak_now(self, utterance: Utterance) -> bytes:
         """Speak one clip into the store now, and return it: it comes back through the
@@ -335,8 +347,9 @@ class Speech:
         task = self.pool().submit(
             _synthesize_batch, self.voice, [utterance], self.store, [key], True
         )
-        (clip,) = finished(task)
-        return clip
+        spoken = finished(task)
+        self.cpu += spoken.cpu
+        return spoken.clips[0]
 
     def clip(self, utterance: Utterance) -> bytes:
         """A clip from the store; one that vanished (a corrupt entry removed, or evicted by
@@ -371,13 +384,14 @@ def speak_all(
     return frozenset(missing)
 
 
-def _as_done(pending: dict[Future[list[bytes]], list[Utterance]]) -> Iterator[list[Utterance]]:
+def _as_done(
+    pending: dict[Future[Spoken], list[Utterance]],
+) -> Iterator[tuple[list[Utterance], Spoken]]:
     try:
         while pending:
             done, _ = wait_for(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                finished(future)
-                yield pending.pop(future)
+                yield pending.pop(future), finished(future)
     finally:
         for future in pending:
             future.cancel()
