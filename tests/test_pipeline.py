@@ -25,9 +25,10 @@ from helpers import (
 )
 from mutagen.mp3 import MP3
 
+from narrator.cache import SCHEMA
 from narrator.config import Overrides
 from narrator.errors import Interrupted
-from narrator.pipeline import BuildRequest, BuildResult, build_all
+from narrator.pipeline import SENTENCES, BuildRequest, BuildResult, build_all, prepare
 from narrator.speech.pool import Voice
 
 
@@ -203,6 +204,25 @@ def test_a_build_says_the_cpu_time_of_each_stage(
     # ffmpeg ran for a while: its CPU is counted, not only this process's
     assert cold.stage_cpu["assemble and encode"] > again.stage_cpu["assemble and encode"]
     assert again.stage_cpu["synthesize"] == 0.0
+
+
+def test_an_edited_essay_splits_only_its_edited_paragraph_into_sentences(
+    essay: Path, fresh_cache: Path
+) -> None:
+    """Sentence ends are remembered per paragraph: an edit splits its own paragraph again
+    (one new entry) and the script is the one a reading from scratch makes."""
+    entries = fresh_cache / f"v{SCHEMA}" / SENTENCES
+
+    def count() -> int:
+        return sum(1 for path in entries.rglob("*") if path.is_file())
+
+    prepare(essay)
+    before = count()
+    assert before == 3  # the three paragraphs (headings are not split)
+    essay.write_text(ROOMS.replace("Bees work the lavender.", "Bees work the thyme."), "utf-8")
+    edited = prepare(essay)
+    assert count() == before + 1
+    assert edited.script == prepare(essay, use_cache=False).script
 
 
 class _CtrlCOnceBuilt(Recorder):

@@ -94,15 +94,18 @@ def build_script(
     pauses: Pauses = Pauses(),  # noqa: B008 (frozen)
     read: Callable[[str], str] = str,
     opening: bool = False,
+    split: Callable[[str], list[int]] = sentence_ends,
 ) -> Script:
     """The spoken script of `essay`, paced by `pauses`; chapters with nothing to say are
     dropped. `read` turns each piece of written text into what is said (normalization
     and the pronunciation lexicon, see reading.py); by default text is said as written.
-    With `opening`, an essay with a real title opens with a line naming it and its author."""
+    With `opening`, an essay with a real title opens with a line naming it and its author.
+    `split` finds the sentence ends of a paragraph (`sentence_ends`, or the same
+    remembered from an earlier build)."""
     spoken = [
         (chapter.title, pieces)
         for chapter in essay.chapters
-        if (pieces := _chapter_pieces(chapter, pauses, read))
+        if (pieces := _chapter_pieces(chapter, pauses, read, split))
     ]
     if not spoken:
         written = next(
@@ -141,7 +144,12 @@ def _opening_line(essay: Essay, pauses: Pauses, read: Callable[[str], str]) -> S
     return Segment(spoken, pauses.heading_ms, Emphasis.NONE, Style.HEADING, line)
 
 
-def _chapter_pieces(chapter: Chapter, pauses: Pauses, read: Callable[[str], str]) -> list[_Piece]:
+def _chapter_pieces(
+    chapter: Chapter,
+    pauses: Pauses,
+    read: Callable[[str], str],
+    split: Callable[[str], list[int]],
+) -> list[_Piece]:
     """The chapter's speakable pieces, with the pauses of dropped pieces folded in.
 
     Unspeakable pieces before the first speakable one have nothing to pause after; the
@@ -152,7 +160,7 @@ def _chapter_pieces(chapter: Chapter, pauses: Pauses, read: Callable[[str], str]
         blocks = (Block(BlockKind.HEADING, (Span(chapter.title),)), *blocks)
     kept: list[_Piece] = []
     for block in blocks:
-        for written in _block_pieces(block, pauses):
+        for written in _block_pieces(block, pauses, split):
             for piece in _paced(written, read, pauses, block.kind is BlockKind.HEADING):
                 if is_speakable(piece.text):
                     kept.append(piece)
@@ -202,7 +210,9 @@ def _absorb(kept: _Piece, dropped: _Piece) -> _Piece:
     return replace(kept, cut=_Cut(natural, forced))
 
 
-def _block_pieces(block: Block, pauses: Pauses) -> Iterator[_Piece]:
+def _block_pieces(
+    block: Block, pauses: Pauses, split: Callable[[str], list[int]]
+) -> Iterator[_Piece]:
     """The pieces of one block, in order, including empty and unspeakable ones.
 
     A heading is spoken in the heading style and is not cut; other blocks are cut at
@@ -217,7 +227,7 @@ def _block_pieces(block: Block, pauses: Pauses) -> Iterator[_Piece]:
         cuts[position] = cuts[position].merge(cut) if position in cuts else cut
 
     if not heading:
-        for end in sentence_ends(text):
+        for end in split(text):
             cut_at(end, _Cut(pauses.sentence_ms))
     for start, _ in runs[1:]:
         cut_at(_past_closers(text, start), _Cut(0))
