@@ -17,6 +17,7 @@ the cache.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -42,7 +43,7 @@ from narrator.model import (
 from narrator.speech.engine import LEVEL_REFERENCE
 
 CHAPTERS = "chapters"  # cache kind: one chapter's MP3 frames
-_CHAPTER_FORMAT = 3  # of a cached block (chapter_entry): 3 is levelled by the voice's gain
+_CHAPTER_FORMAT = 4  # of a cached block (chapter_entry): 4 fills whole frames, by one gain
 _CHAPTER_LEAD_MS = 700  # silence a chapter opens with, taken from the pause before it
 _BLOCK_PAUSE_MS = 600  # a chapter is cut into blocks only at pauses this long (paragraphs)
 _BLOCK_EVERY = 3  # ... at about one such pause in this many: blocks of a minute or two
@@ -54,6 +55,10 @@ LIMITER_LOSS_DB = 0.5
 _MAX_GAIN_DB = 20.0
 _SILENT_LUFS = -70.0  # what ebur128 reports for silence
 ENCODER_DELAY_MS = 1105 * 1000 / 44100  # LAME and decoder delay (samples at 44.1 kHz)
+# A block encoded on its own decodes to whole MP3 frames: the delay above, its audio, then
+# padding to the end of a frame and 47 samples more (measured: LAME at 16-48 kHz). When its
+# audio fills whole frames, a join adds exactly this many samples of the output rate.
+_JOIN_SAMPLES = 1152
 
 
 @lru_cache(maxsize=128)
@@ -185,29 +190,62 @@ def chapter_specs(
 ClipSource = Callable[[Utterance], bytes]  # a clip's trimmed PCM, by utterance
 
 
-def chapter_pieces(spec: ChapterSpec, clip_of: ClipSource, sample_rate: int) -> Iterator[bytes]:
-    """The chapter's mono PCM in order, piece by piece: intro, opening silence, then each
+def _join_cut(spec: ChapterSpec, sample_rate: int, mp3_rate: int | None) -> int:
+    """Samples cut from the block's opening silence to make up for the frame a join adds
+    (`_JOIN_SAMPLES`): only for an MP3 block that follows another."""
+    if mp3_rate is None or not spec.lead_ms or spec.intro:
+        return 0
+    lead = len(silence(spec.lead_ms, sample_rate)) // 2
+    return min(lead, round(_JOIN_SAMPLES * sample_rate / mp3_rate))
+
+
+def _frame_end(size: int, pause: int, sample_rate: int, mp3_rate: int) -> int:
+    """Where a block of `size` samples followed by a `pause` of so many samples should end
+    for its audio to fill whole MP3 frames at `mp3_rate`: the frame boundary nearest the
+    end of the pause, never inside the speech."""
+    per_frame = samples_per_frame(mp3_rate) * sample_rate / mp3_rate  # in input samples
+    frames = max(round((size + pause) / per_frame), math.ceil(size / per_frame))
+    return math.floor(frames * per_frame)
+
+
+def chapter_pieces(
+    spec: ChapterSpec, clip_of: ClipSource, sample_rate: int, mp3_rate: int | None = None
+) -> Iterator[bytes]:
+    """The block's mono PCM in order, piece by piece: intro, opening silence, then each
     clip and the pause after it, then outro. Streamed to the encoder, never joined in
-    memory, so a chapter of any length needs the memory of one clip."""
+    memory, so a block of any length needs the memory of one clip.
+
+    With `mp3_rate` (the block is encoded to MP3 at that rate, to be joined frame for frame
+    to its neighbours), its last pause ends on a frame boundary and its opening silence is
+    a frame shorter (`_JOIN_SAMPLES`), so that pauses keep their length across joins."""
     if spec.intro:
         yield spec.intro
-    if spec.lead_ms:
-        yield silence(spec.lead_ms, sample_rate)
-    for spoken, pause in spec.parts:
-        yield clip_of(spoken)
-        if pause > 0:
-            yield silence(pause, sample_rate)
+    lead = len(silence(spec.lead_ms, sample_rate)) // 2 - _join_cut(spec, sample_rate, mp3_rate)
+    if lead > 0:
+        yield bytes(2 * lead)
+    size = len(spec.intro) // 2 + lead
+    for number, (spoken, pause) in enumerate(spec.parts, 1):
+        clip = clip_of(spoken)
+        yield clip
+        size += len(clip) // 2
+        after = len(silence(pause, sample_rate)) // 2 if pause > 0 else 0
+        if number == len(spec.parts) and mp3_rate is not None and not spec.outro:
+            after = _frame_end(size, after, sample_rate, mp3_rate) - size
+        if after > 0:
+            yield bytes(2 * after)
+            size += after
     if spec.outro:
         yield spec.outro
 
 
 def chapter_spans(
-    spec: ChapterSpec, clip_bytes: Sequence[int], sample_rate: int
+    spec: ChapterSpec, clip_bytes: Sequence[int], sample_rate: int, mp3_rate: int | None = None
 ) -> tuple[tuple[int, int], ...]:
     """Each clip's start and end in milliseconds, counting the encoder's delay, from the
-    clips' sizes in bytes (pure)."""
+    clips' sizes in bytes (pure); `mp3_rate` as for `chapter_pieces`."""
     spans = []
-    position = (len(spec.intro) // 2) + spec.lead_ms * sample_rate // 1000
+    lead = spec.lead_ms * sample_rate // 1000 - _join_cut(spec, sample_rate, mp3_rate)
+    position = len(spec.intro) // 2 + max(0, lead)
     for (_, pause), size in zip(spec.parts, clip_bytes, strict=True):
         end = position + size // 2
         spans.append(
@@ -315,9 +353,10 @@ def encode_chapter(
         if pcm
         else encode_args(sample_rate, fmt, gain)
     )  # fmt: skip
+    mp3_rate = None if pcm else fmt.sample_rate
     with out.open("wb") as file:
-        stream(ffmpeg, args, chapter_pieces(spec, counted, sample_rate), into=file)
-    spans = chapter_spans(spec, sizes, sample_rate)
+        stream(ffmpeg, args, chapter_pieces(spec, counted, sample_rate, mp3_rate), into=file)
+    spans = chapter_spans(spec, sizes, sample_rate, mp3_rate)
     if pcm:
         return SpooledChapter(out, 0, spans)
     if out.stat().st_size == 0:
