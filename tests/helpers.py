@@ -51,6 +51,26 @@ def decode(path: Path, rate: int = 22050) -> bytes:
     return proc.stdout
 
 
+def ebur128_report(path: Path) -> str:
+    """What ffmpeg's ebur128 filter says of a file's audio: a line per 100 ms step (its
+    momentary loudness and true peak), then a summary."""
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-nostats", "-i", str(path), "-vn", "-af",
+         "ebur128=peak=true:framelog=info", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return proc.stderr
+
+
+def loudness(path: Path) -> tuple[float, float]:
+    """Integrated loudness and true peak, as ffmpeg's ebur128 filter measures them."""
+    report = ebur128_report(path)
+    summary = report[report.rindex("Summary:") :]
+    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary)[1])
+    peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary)[1])
+    return integrated, peak
+
+
 def ffmetadata(path: Path) -> str:
     proc = subprocess.run(
         [ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "ffmetadata", "-"],

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from helpers import SEED, build, chapters_of, decode, ffmpeg_exe
+from helpers import SEED, build, chapters_of, decode, ffmpeg_exe, loudness
 from mutagen.mp3 import MP3
 from pydub import AudioSegment
 from pydub.silence import detect_silence
@@ -59,20 +59,6 @@ def test_seed_pace_is_a_natural_reading_speed(seed_mp3: Path) -> None:
     words = len(SEED.read_text(encoding="utf-8").split())
     minutes = MP3(seed_mp3).info.length / 60
     assert 130 <= words / minutes <= 170
-
-
-def loudness(path: Path) -> tuple[float, float]:
-    """Integrated loudness and true peak, as ffmpeg's ebur128 filter measures them."""
-    from helpers import ffmpeg_exe
-
-    proc = subprocess.run(
-        [ffmpeg_exe(), "-nostats", "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    summary = proc.stderr[proc.stderr.rindex("Summary:") :]
-    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary)[1])
-    peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary)[1])
-    return integrated, peak
 
 
 def test_seed_is_levelled_for_phones(seed_mp3: Path) -> None:

@@ -59,6 +59,8 @@ def test_an_m4b_is_checked_for_what_matters_there(narrate, shelf: Path) -> None:
     for name in ("audio", "title", "chapters", "cover", "chapters in ffmpeg", "loudness"):
         assert f"ok   {name}: " in result.stdout, name
     assert "ffmpeg lists 2 of the 2" in result.stdout
+    assert "ok   loudness: every chapter within -19 ± 1 LUFS: " in result.stdout
+    assert "(2 chapters; the whole file " in result.stdout
 
 
 def test_a_folder_and_several_files(narrate, shelf: Path, tmp_path: Path) -> None:
