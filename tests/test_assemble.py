@@ -42,6 +42,7 @@ from narrator.model import (
 )
 from narrator.pipeline import open_cache, plan_episode, prepare
 from narrator.speech.engine import LEVEL_REFERENCE, SAMPLE_RATE
+from narrator.speech.pool import SEGMENTS
 
 
 def test_every_later_chapter_starts_inside_the_silence_before_its_heading(
@@ -289,21 +290,48 @@ def test_a_chapter_is_encoded_in_blocks_and_an_edit_changes_only_its_own() -> No
     assert not set(_block_keys(script, "a louder voice")) & before
 
 
-def test_every_block_join_falls_in_silence_and_every_chapter_is_on_target(
+def _silent_ms(samples: array.array[int], at: int, rate: int) -> float:
+    """How long the stretch below -50 dBFS around sample `at` lasts, in milliseconds."""
+    quiet = 32768 * 10 ** (-50 / 20)
+    start, end = at, at
+    while start > 0 and abs(samples[start - 1]) < quiet:
+        start -= 1
+    while end < len(samples) and abs(samples[end]) < quiet:
+        end += 1
+    return (end - start) * 1000 / rate
+
+
+def test_every_block_join_falls_in_a_pause_that_keeps_its_length(
     seed_mp3: Path, tmp_path: Path
 ) -> None:
+    """Decoded, the audio within 10 ms of each join is below -50 dBFS, and the pause there
+    lasts as long (within 30 ms) as in the audio the blocks were made from; every chapter
+    is on target."""
     plan = plan_episode(prepare(SEED), tmp_path / "seed.mp3")
     cache = open_cache(plan.prepared.settings)  # the run's cache, which built seed_mp3
     blocks = [cached_chapter(spec, cache, tmp_path / str(i)) for i, spec in enumerate(plan.specs)]
     assert len(blocks) > len(plan.prepared.script.chapters)  # the seed is cut into blocks
     rate = AudioFormat().sample_rate
     samples = array.array("h", decode(seed_mp3, rate))
+
+    def clip(utterance: Utterance) -> bytes:
+        found = cache.get(SEGMENTS, plan.keys[utterance])
+        assert found is not None
+        return found
+
     at = 0
-    for block in blocks[:-1]:
+    for number, block in enumerate(blocks[:-1]):
         assert block is not None
         at += block.frames * samples_per_frame(rate)
         near = samples[at - rate // 100 : at + rate // 100]  # 10 ms either side
         assert 20 * math.log10(max(map(abs, near)) / 32768 or 1e-9) < -50
+        before, after = (
+            b"".join(chapter_pieces(spec, clip, SAMPLE_RATE))
+            for spec in plan.specs[number : number + 2]
+        )
+        source = array.array("h", before + after)
+        meant = _silent_ms(source, len(before) // 2, SAMPLE_RATE)
+        assert abs(_silent_ms(samples, at, rate) - meant) <= 30, number
     chapters = chapters_of(seed_mp3)
     for _, start, end in chapters:
         cut = tmp_path / "chapter.wav"
