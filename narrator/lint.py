@@ -23,10 +23,9 @@ from typing import Any
 
 from narrator.errors import InputError
 from narrator.ffmpeg import run_ffmpeg
-from narrator.model import AudioFormat, Check, ProgressCallback
+from narrator.model import MAX_TRUE_PEAK_DBTP, AudioFormat, Check, ProgressCallback
 
 LOUDNESS_TOLERANCE_LU = 1.0
-MAX_TRUE_PEAK_DBTP = -1.0
 SAMPLE_RATES = (44100, 48000)
 MP4_SUFFIXES = (".m4b", ".m4a", ".mp4")
 SUFFIXES = (".mp3", *MP4_SUFFIXES)  # what lint looks for in a folder

@@ -183,6 +183,9 @@ class Check:
     detail: str
 
 
+MAX_TRUE_PEAK_DBTP = -1.0  # the podcast norm for true peaks (AES TD1004)
+
+
 @dataclass(frozen=True)
 class AudioFormat:
     """The encoded episode's format: CBR MP3 by default (phones get durations right)."""

@@ -502,7 +502,7 @@ def build(
     as their clips exist. With a `cluster`, its workers speak the missing segments."""
     from narrator.audio.assemble import (
         SpooledChapter,
-        VoiceGain,
+        VoiceLevel,
         chapter_timeline,
         encode_chapter,
         join_chapters,
@@ -536,12 +536,12 @@ def build(
                 else ClusterSpeech(cluster, plan.voice, plan.keys, store)
             )
 
-            voice_gain = VoiceGain(speech.clip, SAMPLE_RATE, fmt, ffmpeg)
+            voice = VoiceLevel(speech.clip, SAMPLE_RATE, ffmpeg)
 
             def encode(spec: ChapterSpec, clip_of: ClipSource, out: Path) -> SpooledChapter:
                 # for m4b levelled PCM, encoded to AAC once the whole episode is there
                 return encode_chapter(
-                    spec, clip_of, SAMPLE_RATE, fmt, ffmpeg, out, voice_gain, pcm=m4b
+                    spec, clip_of, SAMPLE_RATE, fmt, ffmpeg, out, voice.loudness, pcm=m4b
                 )
 
             # an unchanged m4b comes whole from the cache; its chapters are not cached (the

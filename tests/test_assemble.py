@@ -12,6 +12,7 @@ import re
 import statistics
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,11 +24,14 @@ from pydub.silence import detect_silence
 
 from narrator.audio.assemble import (
     ChapterSpec,
+    VoiceLevel,
     cached_chapter,
     chapter_pieces,
     chapter_spans,
     chapter_specs,
     encode_chapter,
+    gated_level,
+    measure_loudness,
 )
 from narrator.audio.mp3frames import samples_per_frame
 from narrator.cache import content_key
@@ -136,34 +140,46 @@ def test_chapter_pieces_are_what_pydub_joins_and_spans_find_each_clip() -> None:
 
 
 @pytest.mark.parametrize("framed", [False, True])
-def test_a_block_is_encoded_in_one_pass_unless_it_holds_a_jingle(
+def test_a_block_is_levelled_by_its_own_speech_or_a_jingle_by_ffmpeg(
     tmp_path: Path, framed: bool
 ) -> None:
     clips = {
         Utterance(f"u{n}", Emphasis.NONE): _noise(random.Random(n), 4000, 8000) for n in range(4)
     }
     reads: list[Utterance] = []
-    gains: list[float] = []
+    heard: list[bytes] = []
 
     def clip_of(utterance: Utterance) -> bytes:
         reads.append(utterance)
         return clips[utterance]
 
-    def voice_gain() -> float:
-        gains.append(3.0)
-        return 3.0
+    def voice_loudness(pcm: Iterable[bytes]) -> float:
+        heard.append(b"".join(pcm))
+        return -22.0
 
     spec = _spec(clips) if framed else replace(_spec(clips), intro=b"", outro=b"")
     out = tmp_path / "chapter.mp3"
     encoded = encode_chapter(
-        spec, clip_of, SAMPLE_RATE, AudioFormat(), ffmpeg_exe(), out, voice_gain
+        spec, clip_of, SAMPLE_RATE, AudioFormat(), ffmpeg_exe(), out, voice_loudness
     )
     assert out.read_bytes()[:2] == b"\xff\xfb" and len(encoded.spans_ms) == 4
     assert encoded.frames == pytest.approx(len(decode(out)) / 2 / 576, abs=1)  # all counted
-    # a clip at a time, never all at once: the voice's gain needs no pass over the block;
-    # a jingle's level is measured (first pass), then the block is encoded (second)
-    assert reads == [u for u, _ in spec.parts] * (2 if framed else 1)
-    assert gains == ([] if framed else [3.0])
+    # a clip at a time, never all at once: measured (by the voice, or for a jingle by
+    # ffmpeg), then encoded
+    assert reads == [u for u, _ in spec.parts] * 2
+    own = b"".join(chapter_pieces(spec, clips.__getitem__, SAMPLE_RATE))
+    assert heard == ([] if framed else [own])
+
+
+def test_the_gated_level_is_bs1770s_gating_without_its_filter() -> None:
+    tone = array.array("h", (round(10000 * math.sin(i / 7)) for i in range(SAMPLE_RATE * 3)))
+    level = gated_level([tone.tobytes()], SAMPLE_RATE)
+    assert level == pytest.approx(20 * math.log10(10000 / 32768) - 3.01, abs=0.05)
+    pauses = bytes(2 * SAMPLE_RATE * 5)  # silence is gated out, however long
+    halves = [tone.tobytes()[: SAMPLE_RATE * 3], pauses, tone.tobytes()[SAMPLE_RATE * 3 :]]
+    # only the windows that straddle an edge count a little of the pause (ungated: -4.3 dB)
+    assert gated_level(halves, SAMPLE_RATE) == pytest.approx(level, abs=0.6)
+    assert gated_level([pauses], SAMPLE_RATE) is None
 
 
 RATE = 22050
@@ -332,6 +348,11 @@ def test_every_block_join_falls_in_a_pause_that_keeps_its_length(
         source = array.array("h", before + after)
         meant = _silent_ms(source, len(before) // 2, SAMPLE_RATE)
         assert abs(_silent_ms(samples, at, rate) - meant) <= 30, number
+    voice = VoiceLevel(clip, SAMPLE_RATE, ffmpeg_exe())
+    for spec in plan.specs:  # each block's loudness is estimated as ffmpeg measures it
+        pieces = list(chapter_pieces(spec, clip, SAMPLE_RATE))
+        measured = measure_loudness(ffmpeg_exe(), pieces, SAMPLE_RATE)
+        assert voice.loudness(pieces) == pytest.approx(measured, abs=0.6)
     chapters = chapters_of(seed_mp3)
     for _, start, end in chapters:
         cut = tmp_path / "chapter.wav"

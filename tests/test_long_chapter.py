@@ -14,6 +14,7 @@ from helpers import decode, ffmpeg_exe
 
 from narrator.audio.assemble import (
     ChapterSpec,
+    VoiceLevel,
     cached_chapter,
     chapter_entry,
     encode_chapter,
@@ -49,8 +50,14 @@ def _long_spec() -> tuple[ChapterSpec, dict[Utterance, bytes]]:
 def test_a_long_chapter_is_encoded_cached_and_joined_in_little_memory(tmp_path: Path) -> None:
     spec, clips = _long_spec()
     out = tmp_path / "encoded.mp3"
-    encode = partial(encode_chapter, spec, clips.__getitem__, SAMPLE_RATE, AudioFormat())
-    encoded, peak = _peak(lambda: encode(ffmpeg_exe(), out))
+    noise = next(iter(clips.values()))
+
+    def clip_of(utterance: Utterance) -> bytes:
+        return clips.get(utterance, noise)  # the voice's level reference too
+
+    voice = VoiceLevel(clip_of, SAMPLE_RATE, ffmpeg_exe())  # its level: a pass in Python
+    encode = partial(encode_chapter, spec, clip_of, SAMPLE_RATE, AudioFormat())
+    encoded, peak = _peak(lambda: encode(ffmpeg_exe(), out, voice.loudness))
     assert encoded.audio_bytes > 3_000_000
     assert peak < BOUND, f"encoding held {peak / 1e6:.1f} MB"
 

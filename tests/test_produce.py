@@ -62,7 +62,7 @@ def test_a_chapter_is_encoded_while_later_chapters_are_still_being_spoken(tmp_pa
         # the real encoder, noting whether the last clip had been spoken when it began
         seen.setdefault(spec.title, store.has(SEGMENTS, last))
         fmt = AudioFormat()
-        return encode_chapter(spec, clip_of, SAMPLE_RATE, fmt, ffmpeg_exe(), out, lambda: 0.0)
+        return encode_chapter(spec, clip_of, SAMPLE_RATE, fmt, ffmpeg_exe(), out, lambda _: -19.0)
 
     with contextlib.ExitStack() as stack:
         speech = Speech(voice, keys, store, 1, None, stack)

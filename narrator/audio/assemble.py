@@ -5,8 +5,8 @@ A chapter is encoded in blocks, each on its own, so that an edit re-encodes only
 block: a block is a run of paragraphs, cut at some of the long pauses between them (which
 ones depends on the text around each pause, not on its place, so that an edit moves no
 other cut), and every chapter starts a block. Encoded blocks are cached under a key of
-everything that shapes them. Each is levelled by one gain per voice, measured once on a
-reference passage the voice speaks, so a block needs one pass over its audio. A separately
+everything that shapes them, and each is levelled by its own loudness, estimated from
+the voice's measured once (VoiceLevel) in a quick pass over its samples. A separately
 encoded block opens with the encoder's delay (about 25 ms of silence) and ends padded to
 a whole frame; both fall inside the pause the block was cut at, where nobody hears them.
 Chapter start times and cues are counted from the frames each block really holds, so they
@@ -16,20 +16,21 @@ the cache.
 
 from __future__ import annotations
 
+import audioop
 import hashlib
 import math
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from functools import lru_cache, partial
+from functools import lru_cache
 from pathlib import Path
 
 from narrator.atomic import file_chunks
 from narrator.audio.mp3frames import count_frames, info_frame, samples_per_frame
 from narrator.cache import AudioCache, content_key, headed, read_header
 from narrator.errors import DependencyError, InputError
-from narrator.ffmpeg import convert, stream
+from narrator.ffmpeg import convert, run_ffmpeg, stream
 from narrator.model import (
     AudioFormat,
     ChapterMark,
@@ -43,7 +44,7 @@ from narrator.model import (
 from narrator.speech.engine import LEVEL_REFERENCE
 
 CHAPTERS = "chapters"  # cache kind: one chapter's MP3 frames
-_CHAPTER_FORMAT = 4  # of a cached block (chapter_entry): 4 fills whole frames, by one gain
+_CHAPTER_FORMAT = 5  # of a cached block (chapter_entry): 5 fills whole frames, VoiceLevel
 _CHAPTER_LEAD_MS = 700  # silence a chapter opens with, taken from the pause before it
 _BLOCK_PAUSE_MS = 600  # a chapter is cut into blocks only at pauses this long (paragraphs)
 _BLOCK_EVERY = 3  # ... at about one such pause in this many: blocks of a minute or two
@@ -51,6 +52,9 @@ _LAME_QUALITY = 7  # LAME -q 7: about twice as fast as the default, no audible l
 _QUIET = ["-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact"]
 # Sample peaks limited to -2 dBFS keep true peaks below -1 dBTP after resampling and MP3.
 LIMITER = "alimiter=limit=0.79:level=false:attack=5:release=50"
+# AAC at 64 kbps overshoots more (measured: +1.6 dB over the MP3 limit on the seed essay):
+# for m4b, sample peaks are limited to -4 dBFS, and the encoded episode checked (m4b.py).
+AAC_LIMITER = "alimiter=limit=0.63:level=false:attack=5:release=50"
 LIMITER_LOSS_DB = 0.5
 _MAX_GAIN_DB = 20.0
 _SILENT_LUFS = -70.0  # what ebur128 reports for silence
@@ -269,32 +273,68 @@ def measure_loudness(ffmpeg: str, pcm: Iterable[bytes], sample_rate: int) -> flo
     return float(found[-1]) if found else _SILENT_LUFS
 
 
-def voice_gain_db(clip_of: ClipSource, sample_rate: int, fmt: AudioFormat, ffmpeg: str) -> float:
-    """The gain that brings the voice to the target loudness, from its level reading
-    `LEVEL_REFERENCE`.
-
-    Speech from one voice is steady (espeak-ng's chapters of the seed and both corpus
-    essays measure within 0.2 LU of each other before levelling), so one gain levels every
-    block the voice speaks: a block's encoding depends on its own clips and the voice, not
-    on its neighbours, and needs no pass over its audio before it is encoded."""
-    reference = measure_loudness(ffmpeg, [clip_of(LEVEL_REFERENCE)], sample_rate)
-    return chapter_gain_db(reference, fmt)
+def measure_true_peak(ffmpeg: str, path: Path) -> float:
+    """The true peak (dBTP, ITU-R BS.1770) of an encoded file's audio, by ffmpeg's ebur128
+    filter; -inf for silence."""
+    args = ["-nostats", "-i", str(path), "-vn", "-af", "ebur128=peak=true:framelog=quiet",
+            "-f", "null", "-"]  # fmt: skip
+    found = re.findall(r"Peak:\s+(-?[\d.]+|-inf) dBFS", run_ffmpeg(ffmpeg, args).stderr)
+    return float(found[-1]) if found else -math.inf
 
 
-class VoiceGain:
-    """The voice's gain (`voice_gain_db`), measured when a block first needs it and then
-    remembered; the threads that encode blocks share it."""
+def gated_level(pcm: Iterable[bytes], sample_rate: int) -> float | None:
+    """The gated mean power of mono 16-bit PCM in dB, as ITU-R BS.1770 gates it (400 ms
+    windows every 100 ms, an absolute gate at -70 and a relative one 10 dB under their
+    mean) but without its K-weighting filter: a pass in C (audioop) rather than in ffmpeg.
+    None for silence."""
+    hop = 2 * (sample_rate // 10)
+    powers: list[float] = []
+    rest = b""
+    for piece in pcm:
+        data = rest + piece if rest else piece
+        whole = len(data) - len(data) % hop
+        view = memoryview(data)
+        powers += [audioop.rms(view[at : at + hop], 2) ** 2 for at in range(0, whole, hop)]
+        rest = data[whole:]
+    full = 32768.0**2
+    windows = [sum(powers[at : at + 4]) / 4 / full for at in range(len(powers) - 3)]
+    heard = [power for power in windows if power > 10 ** (_SILENT_LUFS / 10)]
+    if not heard:
+        return None
+    relative = sum(heard) / len(heard) / 10
+    kept = [power for power in heard if power > relative]
+    return 10 * math.log10(sum(kept) / len(kept))
 
-    def __init__(self, clip_of: ClipSource, sample_rate: int, fmt: AudioFormat, ffmpeg: str):
-        self._measure = partial(voice_gain_db, clip_of, sample_rate, fmt, ffmpeg)
+
+class VoiceLevel:
+    """How loud a block of one voice's speech is, without an ffmpeg pass over it.
+
+    The voice's loudness is measured once, by ffmpeg, on its reading of `LEVEL_REFERENCE`
+    (when a block first needs it; the threads that encode blocks share it). A block of the
+    same voice differs from it by the difference of their `gated_level`s: a voice's
+    spectrum is steady, so K-weighting moves both alike, while how much of each window is
+    pause, which does differ, is in the gated levels. Measured against ffmpeg on every
+    block of the seed, both corpus essays and the example, with espeak-ng and Piper: within
+    0.55 LU (one gain for the whole voice was up to 4.2 LU off for Piper's short chapters).
+    So a block's gain depends on its own clips and the voice, not on its neighbours."""
+
+    def __init__(self, clip_of: ClipSource, sample_rate: int, ffmpeg: str):
+        self._clip_of, self._rate, self._ffmpeg = clip_of, sample_rate, ffmpeg
         self._lock = threading.Lock()
-        self._gain: float | None = None
+        self._reference: tuple[float, float | None] | None = None
 
-    def __call__(self) -> float:
+    def loudness(self, pcm: Iterable[bytes]) -> float:
+        """The estimated integrated loudness (LUFS) of this voice's `pcm`."""
         with self._lock:
-            if self._gain is None:
-                self._gain = self._measure()
-            return self._gain
+            if self._reference is None:
+                clip = self._clip_of(LEVEL_REFERENCE)
+                loudness = measure_loudness(self._ffmpeg, [clip], self._rate)
+                self._reference = loudness, gated_level([clip], self._rate)
+        reference, reference_level = self._reference
+        level = gated_level(pcm, self._rate)
+        if level is None or reference_level is None:
+            return _SILENT_LUFS
+        return reference + level - reference_level
 
 
 @dataclass(frozen=True)
@@ -327,19 +367,20 @@ def encode_chapter(
     fmt: AudioFormat,
     ffmpeg: str,
     out: Path,
-    voice_gain: Callable[[], float],
+    voice_loudness: Callable[[Iterable[bytes]], float],
     pcm: bool = False,
 ) -> SpooledChapter:
     """Level one block and write it into `out`: bare MP3 frames, or with `pcm` levelled
-    mono 16-bit PCM at `sample_rate` (for m4b; then `frames` is 0). Speech is levelled by
-    the voice's gain (`voice_gain`); a block that holds the intro or outro by its own
-    loudness, measured in a first pass (a jingle's level is not the voice's). Its audio
-    goes straight to disk: memory is one clip's, whatever its length."""
+    mono 16-bit PCM at `sample_rate` (for m4b; then `frames` is 0). It is levelled by its
+    loudness: speech as `voice_loudness` estimates it (VoiceLevel.loudness), a block that
+    holds the intro or outro as ffmpeg measures it (a jingle is not the voice). Its clips
+    are streamed twice (measure, then encode) and its audio straight to disk: memory is
+    one clip's, whatever its length."""
+    pieces = chapter_pieces(spec, clip_of, sample_rate)
     if spec.intro or spec.outro:
-        loudness = measure_loudness(ffmpeg, chapter_pieces(spec, clip_of, sample_rate), sample_rate)
-        gain = chapter_gain_db(loudness, fmt)
+        gain = chapter_gain_db(measure_loudness(ffmpeg, pieces, sample_rate), fmt)
     else:
-        gain = voice_gain()
+        gain = chapter_gain_db(voice_loudness(pieces), fmt)
     sizes: list[int] = []
 
     def counted(spoken: Utterance) -> bytes:
@@ -349,7 +390,7 @@ def encode_chapter(
 
     args = (
         ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
-         "-af", level_filter(gain), "-f", "s16le", "pipe:1"]
+         "-af", level_filter(gain, AAC_LIMITER), "-f", "s16le", "pipe:1"]
         if pcm
         else encode_args(sample_rate, fmt, gain)
     )  # fmt: skip
@@ -364,9 +405,9 @@ def encode_chapter(
     return SpooledChapter(out, count_frames(out), spans)
 
 
-def level_filter(gain_db: float) -> str:
+def level_filter(gain_db: float, limiter: str = LIMITER) -> str:
     """The ffmpeg filter that levels a chapter: its gain, then the true-peak limiter."""
-    return f"volume={gain_db:.2f}dB,{LIMITER}"
+    return f"volume={gain_db:.2f}dB,{limiter}"
 
 
 def chapter_gain_db(loudness: float, fmt: AudioFormat) -> float:

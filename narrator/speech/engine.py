@@ -13,7 +13,7 @@ from narrator.model import Emphasis, Utterance
 
 SAMPLE_RATE = 22050  # the pipeline's working rate: pyttsx3's espeak driver writes WAV at it
 
-# What every voice also speaks, to measure its level once (audio/assemble.voice_gain_db):
+# What every voice also speaks, to measure its level once (audio/assemble.VoiceLevel):
 # ordinary prose of about twenty seconds, sentences of several lengths, no emphasis.
 LEVEL_REFERENCE = Utterance(
     "The morning was cool and clear, and the road ran down between the fields to the river."
