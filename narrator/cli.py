@@ -416,7 +416,7 @@ def watch(
                 )
             previous = prepared
             target = pipeline.output_path(essay, output, prepared.settings)
-            plan = pipeline.plan_episode(prepared, target)
+            plan = pipeline.plan_episode(prepared, target, use_cache=not no_cache)
             result = pipeline.build(plan, use_cache=not no_cache)
         except NarratorError as exc:
             _say_error(f"{exc} (still watching)")
