@@ -292,10 +292,12 @@ class EpisodePlan:
     ffmpeg: str
 
 
-def plan_episode(prepared: Prepared, output: Path, with_cover: bool = True) -> EpisodePlan:
-    """Plan the episode: the cover (the user's, checked, else a generated one), the intro
-    and outro, the cache keys and chapter specs. Fails here, before any audio, on a bad
-    cover, jingle or engine setting."""
+def plan_episode(
+    prepared: Prepared, output: Path, with_cover: bool = True, use_cache: bool = True
+) -> EpisodePlan:
+    """Plan the episode: the cover (the user's, checked, else a generated one, kept in the
+    cache), the intro and outro, the cache keys and chapter specs. Fails here, before any
+    audio, on a bad cover, jingle or engine setting."""
     from narrator.audio.assemble import Framing, chapter_specs, framing_pcm
     from narrator.audio.tag import MAX_CHAPTERS, EpisodeTags
     from narrator.speech.engine import SAMPLE_RATE
@@ -330,13 +332,13 @@ def plan_episode(prepared: Prepared, output: Path, with_cover: bool = True) -> E
         date=essay.date,
         generator=f"narrator {__version__}",
         source_sha256=prepared.source_sha256,
-        cover=_cover(prepared) if with_cover else None,
+        cover=_cover(prepared, use_cache) if with_cover else None,
         language=settings.language or voice_language(settings.voice),
     )
     return EpisodePlan(prepared, output, voice, keys, tuple(specs), tags, ffmpeg)
 
 
-def _cover(prepared: Prepared) -> Cover:
+def _cover(prepared: Prepared, use_cache: bool) -> Cover:
     """The user's cover (a path relative to the essay's folder), else a generated one."""
     from narrator.audio.cover import generated_cover, user_cover
 
@@ -344,7 +346,8 @@ def _cover(prepared: Prepared) -> Cover:
     if settings.cover:
         folder = prepared.essay_path.resolve().parent
         return user_cover(folder / Path(settings.cover).expanduser())
-    return generated_cover(essay.title, essay.author)
+    cache = open_cache(settings) if use_cache else None
+    return generated_cover(essay.title, essay.author, cache=cache)
 
 
 @dataclass(frozen=True)
@@ -445,7 +448,7 @@ def build_all(request: BuildRequest, reporter: Reporter) -> list[BuildResult]:
             reporter.warn(f"warning: {one.essay_path.name} {warning}")
     targets = [output_path(p.essay_path, output, p.settings) for p in prepared]
     plans = [
-        plan_episode(one, target, with_cover=not request.dry_run)
+        plan_episode(one, target, with_cover=not request.dry_run, use_cache=request.use_cache)
         for one, target in zip(prepared, targets, strict=True)
     ]
     _check_between(plans)

@@ -1,4 +1,8 @@
-"""Render results for people: progress, the build summary, voices and doctor checks."""
+"""Render results for people: progress, the build summary, voices and doctor checks.
+
+rich is imported by the functions that draw with it (about 60 ms), so a quiet build never
+loads it.
+"""
 
 from __future__ import annotations
 
@@ -9,23 +13,13 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskID,
-    TaskProgressColumn,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
-
 from narrator.cache import CacheInfo
 from narrator.model import Check, ProgressCallback, clock
 from narrator.speech.engine import VoiceInfo
 
 if TYPE_CHECKING:
+    from rich.progress import TaskID
+
     from narrator.pipeline import BuildResult, ChapterPlan
 
 _PLAIN_EVERY_S = 5.0  # how often to print a progress line when stderr is not a terminal
@@ -43,6 +37,15 @@ def progress_reporter(enabled: bool) -> Iterator[ProgressCallback | None]:
         yield None
         return
     if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
         bar = Progress(
             TextColumn("{task.description:<13}"),
             BarColumn(),
@@ -95,6 +98,9 @@ class BuildReporter:
 
 
 def render_build(result: BuildResult) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console()
     table = Table(title=result.title, title_justify="left")
     table.add_column("#", justify="right")
@@ -133,6 +139,9 @@ def render_build(result: BuildResult) -> None:
 
 def render_plan(plans: list[ChapterPlan], target: Path) -> None:
     """The --dry-run report: per chapter, segments to synthesize and to reuse."""
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=f"dry run: {target} (nothing written)", title_justify="left")
     for column in ("#", "chapter", "synthesize", "reuse"):
         table.add_column(column, justify="left" if column == "chapter" else "right")
@@ -153,6 +162,9 @@ def render_cache_info(info: CacheInfo) -> None:
 
 
 def render_voices(voices: list[VoiceInfo]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table()
     for column in ("engine", "id", "name", "language", "gender"):
         table.add_column(column)
@@ -167,6 +179,9 @@ def render_voices(voices: list[VoiceInfo]) -> None:
 
 
 def render_checks(checks: list[Check]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
     console = Console(soft_wrap=True)  # one line per check: no breaks inside a path
     for check in checks:
         mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"

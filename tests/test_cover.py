@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageFont
 
-from narrator.audio.cover import COVER_PX, Cover, _face, _set, generated_cover, user_cover
+from narrator.audio.cover import (
+    COVER_PX,
+    COVERS,
+    Cover,
+    _face,
+    _set,
+    cover_key,
+    generated_cover,
+    user_cover,
+)
+from narrator.cache import AudioCache
 from narrator.errors import InputError
 
 MARGIN = COVER_PX // 10  # the generated cover keeps its text this far from the edges
@@ -46,6 +56,19 @@ def test_generated_cover_is_byte_identical_for_the_same_inputs() -> None:
     first = generated_cover("Nature", "Ralph Waldo Emerson")
     generated_cover("Something else entirely", None)  # no state carries between calls
     assert generated_cover("Nature", "Ralph Waldo Emerson").data == first.data
+
+
+def test_generated_cover_is_drawn_once_then_read_from_the_cache(tmp_path: Path) -> None:
+    cache = AudioCache(tmp_path / "cache")
+    drawn = generated_cover("Nature", " Ralph  Waldo Emerson", cache=cache)
+    assert drawn == generated_cover("Nature", "Ralph Waldo Emerson")  # as without a cache
+    key = cover_key("Nature", "Ralph Waldo Emerson")
+    assert cache.get(COVERS, key) == drawn.data
+    # a rebuild takes what the cache holds and draws nothing
+    cache.put(COVERS, key, b"kept")
+    assert generated_cover("Nature", "Ralph Waldo Emerson", cache=cache).data == b"kept"
+    assert generated_cover("Nature", None, cache=cache) == generated_cover("Nature", None)
+    assert cover_key("Nature", "Ralph Waldo Emerson", COVER_PX + 1) != key
 
 
 def test_different_titles_give_different_colours_and_bytes() -> None:

@@ -25,7 +25,8 @@ from helpers import (
 )
 from mutagen.mp3 import MP3
 
-from narrator.cache import SCHEMA
+from narrator.audio.cover import COVERS, cover_key
+from narrator.cache import SCHEMA, AudioCache
 from narrator.config import Overrides
 from narrator.errors import Interrupted
 from narrator.pipeline import SENTENCES, BuildRequest, BuildResult, build_all, prepare
@@ -76,10 +77,14 @@ def test_unchanged_essay_rebuilds_without_changing_a_byte(essay: Path, tmp_path:
     cache = tmp_path / "cache"
     out = tmp_path / "rooms.mp3"
     build_cached(essay, out, cache)
-    first = out.read_bytes()
+    first, cover = out.read_bytes(), out.with_suffix(".png").read_bytes()
+    # the generated cover is kept in the cache (test_cover: a rebuild reads it from there)
+    kept = AudioCache(cache).get(COVERS, cover_key("Three Rooms", None))
+    assert kept == cover
     again = build_cached(essay, out, cache)
     assert reused(again.stdout) == (13, 13)
     assert out.read_bytes() == first
+    assert out.with_suffix(".png").read_bytes() == cover
 
 
 def test_inserted_paragraph_is_all_that_is_synthesized(essay: Path, tmp_path: Path) -> None:

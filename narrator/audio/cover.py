@@ -1,11 +1,15 @@
 """Cover art for an episode: a generated typographic square, or the user's image made fit.
 
 Podcast apps want a square JPEG or PNG of 1400 to 3000 px. Both functions return the
-encoded bytes and never write files; the only I/O is reading the user's image.
+encoded bytes and write no file; the only I/O is reading the user's image, and the cache
+(when one is given) that keeps generated covers.
 
 Output is deterministic: the same inputs give the same bytes on the same Pillow build
 (fixed encoder settings, no metadata). Another Pillow, FreeType, zlib or libjpeg may
 rasterise or compress differently.
+
+Pillow and the font are imported by the functions that draw (about 0.1 s), so a build
+whose cover comes from the cache never loads them.
 """
 
 from __future__ import annotations
@@ -15,18 +19,23 @@ import functools
 import hashlib
 import io
 import itertools
+import json
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import fontpkg.pil
-from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
-
+from narrator.cache import AudioCache, content_key
 from narrator.errors import InputError
+
+if TYPE_CHECKING:
+    from PIL import Image, ImageFont
 
 COVER_PX = 1400  # the smallest cover podcast apps accept, and the generated cover's size
 MAX_COVER_PX = 3000  # the largest they accept; bigger user images are scaled down
+COVERS = "covers"  # cache kind: generated covers, as PNG
+_DRAWING = 1  # bump when a change here changes the generated cover's bytes
 
 _JPEG_QUALITY = 90
 _PNG_COMPRESSION = 9
@@ -58,10 +67,48 @@ class Cover:
     size: int  # width == height, in pixels
 
 
-def generated_cover(title: str, author: str | None, size: int = COVER_PX) -> Cover:
-    """A square PNG: the title large on a ground coloured by its hash, the author below."""
-    title = " ".join(title.split())
-    author = " ".join((author or "").split())
+def generated_cover(
+    title: str, author: str | None, size: int = COVER_PX, cache: AudioCache | None = None
+) -> Cover:
+    """A square PNG: the title large on a ground coloured by its hash, the author below.
+
+    Drawing and compressing it takes about a quarter of a second, so with a `cache` the
+    PNG is kept under `cover_key` and a rebuild reads it back."""
+    if cache is None:
+        return Cover(_draw(*_collapsed(title, author), size), "image/png", size)
+    key = cover_key(title, author, size)
+    data = cache.get(COVERS, key)
+    if data is None:
+        data = _draw(*_collapsed(title, author), size)
+        cache.put(COVERS, key, data)
+    return Cover(data, "image/png", size)
+
+
+def cover_key(title: str, author: str | None, size: int = COVER_PX) -> str:
+    """The cache key of a generated cover: everything that shapes its bytes."""
+    return content_key("cover", _DRAWING, *_drawn_with(), *_collapsed(title, author), size)
+
+
+def _collapsed(title: str, author: str | None) -> tuple[str, str]:
+    """The title and author as the cover draws them: runs of whitespace made one space."""
+    return " ".join(title.split()), " ".join((author or "").split())
+
+
+@functools.cache
+def _drawn_with() -> tuple[str, str]:
+    """What else shapes a generated cover's bytes: the Pillow release (its wheel brings
+    FreeType and zlib) and the font's, read without loading either."""
+    import fontpkg_noto_sans  # type: ignore[import-untyped]
+    import PIL
+
+    metadata = json.loads((fontpkg_noto_sans.ROOT / "metadata.json").read_text(encoding="utf-8"))
+    return PIL.__version__, metadata["version"]
+
+
+def _draw(title: str, author: str, size: int) -> bytes:
+    """The generated cover's PNG."""
+    from PIL import Image, ImageDraw
+
     ground, band = _palette(title)
     canvas = Image.new("RGB", (size, size), ground)
     band_top = size - round(size * _BAND)
@@ -95,7 +142,7 @@ def generated_cover(title: str, author: str | None, size: int = COVER_PX) -> Cov
 
     buffer = io.BytesIO()
     canvas.save(buffer, format="PNG", compress_level=_PNG_COMPRESSION)
-    return Cover(buffer.getvalue(), "image/png", size)
+    return buffer.getvalue()
 
 
 def cover_text(text: str) -> str:
@@ -111,6 +158,8 @@ def user_cover(path: Path) -> Cover:
     PNG stays PNG (it is usually artwork that JPEG would smear); anything else becomes a
     JPEG. Transparency is flattened on white, and no metadata of the source is kept.
     """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     if not path.is_file():
         if not path.exists():
             what = "does not exist"
@@ -160,6 +209,8 @@ def user_cover(path: Path) -> Cover:
 
 def _flatten(image: Image.Image) -> Image.Image:
     """RGB, with any transparency composited on white (dropping alpha would show black)."""
+    from PIL import Image
+
     if not image.has_transparency_data:
         return image.convert("RGB")
     rgba = image.convert("RGBA")
@@ -227,6 +278,8 @@ class _Face:
         return "".join(spelled)
 
     def draw(self, canvas: Image.Image, xy: tuple[int, int], text: str, fill: _RGB) -> None:
+        from PIL import Image, ImageDraw
+
         if self.scale == 1:
             ImageDraw.Draw(canvas).text(xy, text, font=self.font, fill=fill)
             return
@@ -244,6 +297,8 @@ def _face(px: int) -> _Face:
     try:
         return _Face(_font(px), 1, _font_has, "")
     except ImportError:  # Pillow without FreeType: only the bitmap font is there
+        from PIL import ImageFont
+
         bitmap = ImageFont.load_default()
         native = round(bitmap.getbbox("Hg")[3])
         return _Face(bitmap, max(1, round(px / native)), _latin1_has, "?")
@@ -251,6 +306,8 @@ def _face(px: int) -> _Face:
 
 @functools.cache
 def _font(px: int) -> ImageFont.FreeTypeFont:
+    import fontpkg.pil
+
     return fontpkg.pil.truetype(_FONT, px)
 
 

@@ -7,6 +7,9 @@ rewritten before it reaches the engine. The rewrite is a fixed sequence of regex
 more general pass would misread (dates before ranges, ranges before money and times, money and
 units before years, years before plain numbers). Number words all come from num2words.
 
+The passes are compiled, and num2words imported, when the first text is normalized (about
+70 ms together): a build whose script comes from the cache normalizes nothing.
+
 Only ASCII digits count as digits (`[0-9]`, never `\\d`): digits of other scripts belong to
 text in those scripts and pass through unchanged.
 """
@@ -16,10 +19,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from anyascii import anyascii
-from num2words import num2words
 
 DATE_ORDERS = ("mdy", "dmy")
 
@@ -239,16 +241,10 @@ _UNICODE_FRACTIONS = {
     "⅑": "1/9",
     "⅒": "1/10",
 }
-# Denominators read as fractions: (singular, plural), "22/7" "twenty-two sevenths". Pairs
-# that name something else ("24/7", "9/11") are two numbers.
-_DENOMINATORS: dict[int, tuple[str, str]] = {
-    2: ("half", "halves"),
-    4: ("quarter", "quarters"),
-    **{
-        d: (num2words(d, lang="en", to="ordinal"), num2words(d, lang="en", to="ordinal") + "s")
-        for d in (*range(3, 4), *range(5, 21), 25, 30, 32, 50, 64, 100)
-    },
-}
+# Denominators read as fractions, by their ordinal ("22/7" "twenty-two sevenths") but for
+# those below. Pairs that name something else ("24/7", "9/11") are two numbers.
+_DENOMINATORS = frozenset({*range(2, 21), 25, 30, 32, 50, 64, 100})
+_FRACTION_WORDS = {2: ("half", "halves"), 4: ("quarter", "quarters")}  # (singular, plural)
 _NOT_FRACTIONS = frozenset({"24/7", "9/11", "7/11", "50/50", "20/20", "4/20", "60/40", "80/20"})
 
 # Titles read out before a capitalised name. Those in _BARE_TITLES are also written without
@@ -506,9 +502,16 @@ _SLASH_CONJUNCTIONS = ("and", "or")
 # --- Number words ---------------------------------------------------------------------------
 
 
+def _num2words(number: int, to: str = "cardinal") -> str:
+    """num2words' English words for `number` (imported here: see the module docstring)."""
+    from num2words import num2words
+
+    return num2words(number, lang="en", to=to)
+
+
 def _digits(digits: str) -> str:
     """Digits read one by one: "0042" -> "zero zero four two"."""
-    return " ".join(num2words(int(d), lang="en") for d in digits)
+    return " ".join(_num2words(int(d)) for d in digits)
 
 
 @lru_cache(maxsize=4096)
@@ -517,17 +520,17 @@ def _cardinal(digits: str) -> str:
     digits = digits.replace(",", "")
     if len(digits) > _MAX_CARDINAL_DIGITS or (len(digits) > 1 and digits.startswith("0")):
         return _digits(digits)
-    return num2words(int(digits), lang="en")
+    return _num2words(int(digits))
 
 
 @lru_cache(maxsize=1024)
 def _ordinal(value: int) -> str:
-    return num2words(value, lang="en", to="ordinal")
+    return _num2words(value, to="ordinal")
 
 
 @lru_cache(maxsize=1024)
 def _year(digits: str) -> str:
-    return num2words(int(digits), lang="en", to="year")
+    return _num2words(int(digits), to="year")
 
 
 def _short_year(digits: str) -> str:
@@ -917,7 +920,8 @@ def _fraction(match: re.Match[str], options: NormalizeOptions) -> str:
     pair = f"{match.group('n')}/{match.group('d')}"
     if denominator not in _DENOMINATORS or numerator == 0 or pair in _NOT_FRACTIONS:
         return match.group(0)
-    one, many = _DENOMINATORS[denominator]
+    ordinal = _ordinal(denominator)
+    one, many = _FRACTION_WORDS.get(denominator, (ordinal, ordinal + "s"))
     whole = match.group("whole")
     if whole and numerator == 1:
         article = "an" if one[0] in "aeiou" else "a"
@@ -1109,174 +1113,171 @@ _SLASH = re.compile(r"/")
 _ADDRESSES = re.compile(_ADDRESS)
 _ADDRESS_HINT = re.compile(rf"@|//|www\.|\.(?:{_alternation(_DOMAINS)})")
 
-_PASSES: tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...] = tuple(
-    (re.compile(pattern), handler, hint)
-    for pattern, handler, hint in (
-        # Unicode fractions become "1/2" ("2½" -> "2 1/2", spaced by _apply) for later passes.
-        (rf"[{''.join(_UNICODE_FRACTIONS)}]", _unicode_fraction, None),
-        # Left out with the space before them, so no space is left before punctuation.
-        (rf"\s*(?:{_EMOJI.pattern})", _leave_out, _EMOJI),
-        (rf"\s*(?:{_UNREADABLE.pattern})", _leave_out, _UNREADABLE),
-        (
-            rf"[^\W\d_]*[{_FOREIGN_LETTERS}]+(?:['\u2019]?[^\W\d_])*",
-            _foreign_word,
-            re.compile(f"[{_FOREIGN_LETTERS}]"),
-        ),
-        # Footnote markers ("shown[1]", "word*"); superscripts go after the units pass.
-        (r"(?<=\S)\[[0-9]{1,3}(?:[,\u2013-]\s?[0-9]{1,3})*\]", _drop, _DIGIT),
-        (r"(?<=[^\s*])\*+(?=[\s.,;:!?)\]\"'”\u2019]|\Z)", _drop, None),
-        (r"(?<![^\s(\[\"'“\u2018])\*+(?=[^\W\d_])", _drop, None),  # and "*emphasis*"
-        (_NOISE.pattern, _noise, _NOISE),
-        (_ADDRESS, _address, _ADDRESS_HINT),
-        (
-            rf"(?<![\w.@/-])(?P<stem>[A-Za-z0-9_][\w-]*)\.(?P<ext>{_alternation(_FILE_EXTENSIONS)})"
-            r"(?![\w-]|\.\w)",
-            _file_name,
-            _FILE_HINT,
-        ),
-        (r"(?<![\w.@])@(?P<name>[A-Za-z0-9_]{1,30})\b", _handle, _AT),
-        (r"(?<![\w&#])#(?P<tag>[0-9]*[^\W\d_]\w*)", _hashtag, _HASH),
-        (r"(?<![\w.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![\w]|\.[0-9])", _ip_address, _IP_HINT),
-        (_PHONE, _phone, _PHONE_HINT),
-        (
-            r"(?<![\w.])(?P<n>[0-9]{1,4})(?P<tail>(?:\([A-Za-z0-9]{1,2}\))+)",
-            _code_number,
-            _CODE_NUMBER_HINT,
-        ),
-        (
-            r"(?<![\w.-])(?=[A-Z0-9-]*[0-9]{3})[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+(?![\w-])",
-            _code,
-            _CODE_HINT,
-        ),
-        (r"\b[Ww]/[Oo]\b", _words("without"), _SLASH),
-        (r"\b[Ww]/(?=\s)", _words("with"), _SLASH),
-        # Abbreviations: titles before names, words before numbers, the rest.
-        (rf"\b(?P<title>{_alternation(_BARE_TITLES)})\.?(?=\s+[A-Z])", _title, None),
-        (rf"\b(?P<title>{_alternation(_TITLES)})\.(?=\s+[A-Z])", _title, None),
-        (
-            rf"(?<![\w.])(?P<word>{_alternation(_with_capitals(_BEFORE_NUMBER))})\s?(?=[0-9])",
-            _before_number,
-            _DIGIT,
-        ),
-        (rf"(?<![\w.])(?:{_alternation(_with_capitals(_ABBREVIATIONS))})", _abbreviation, None),
-        # Dates: ISO, numeric, then with month names.
-        (
-            r"(?<![0-9-])(?P<y>[0-9]{4})(?P<sep>[-/.])(?P<m>0?[1-9]|1[0-2])(?P=sep)"
-            r"(?P<d>0?[1-9]|[12][0-9]|3[01])(?![0-9]|[-/.][0-9])",
-            _iso_date,
-            _DIGIT,
-        ),
-        (
-            r"(?<![0-9/.,-])(?P<a>[0-9]{1,2})(?P<sep>[/.-])(?P<b>[0-9]{1,2})(?P=sep)"
-            r"(?P<y>[0-9]{4}|[0-9]{2})(?![0-9]|[/.-][0-9])",
-            _numeric_date,
-            _DIGIT,
-        ),
-        (
-            rf"\b(?P<month>{_MONTH_NAMES})\.?\s+(?P<d>[0-9]{{1,2}}){_ORDINAL_SUFFIX}?\b"
-            r"(?![.,:][0-9])",
-            _month_day,
-            _DIGIT,
-        ),
-        (
-            rf"(?<![0-9.,])(?P<d>[0-9]{{1,2}}){_ORDINAL_SUFFIX}?\s+(?P<of>of\s+)?"
-            rf"(?P<month>{_MONTH_NAMES})\.?(?:\s+(?P<y>1[0-9]{{3}}|20[0-9]{{2}})(?![0-9]))?",
-            _day_month,
-            _DIGIT,
-        ),
-        # Ranges: "1914-1918" (also with an en dash), "5-10%", "$5-10", "9am-5pm".
-        (
-            rf"(?<![\w.,/:\u2013-])(?P<a>{_RANGE_END})(?P<sep>\s?\u2013\s?|\s-\s|-)"
-            rf"(?P<b>{_RANGE_END})(?![0-9]|[-\u2013/.:][0-9])",
-            _range,
-            _DIGIT,
-        ),
-        # Numbers joined by hyphens that are no date, phone or range: a code ("ISBN").
-        (r"(?<![\w.,/-])[0-9]+(?:-[0-9]+){2,}(?![\w-])", _code, _HYPHEN),
-        (
-            r"(?<![0-9:.])(?P<h>[0-9]{1,2}):(?P<min>[0-5][0-9]):(?P<s>[0-5][0-9])(?![0-9])"
-            rf"(?!\s?{_AM_PM})",
-            _duration,
-            _DURATION_HINT,
-        ),
-        # Clock times, then hours with AM or PM.
-        (
-            r"(?<![0-9:.])(?P<h>[01]?[0-9]|2[0-4]):(?P<min>[0-5][0-9])(?::(?P<s>[0-5][0-9]))?"
-            rf"(?![0-9])(?:\s?{_AM_PM})?",
-            _clock,
-            _DIGIT,
-        ),
-        (
-            rf"(?<![0-9:.,])(?P<h>1[0-2]|0?[1-9])\.(?P<min>[0-5][0-9])\s?{_AM_PM}",
-            _clock,
-            _DOT_TIME_HINT,
-        ),
-        (rf"(?<![0-9:.,])(?P<h>1[0-2]|0?[1-9])\s?{_AM_PM}", _hour, _DIGIT),
-        (
-            rf"\s?/\s?(?P<per>{_alternation(_PER.keys() | _ALL_UNITS.keys())})(?![\w/²³])",
-            _rate,
-            _SLASH,
-        ),
-        (_MONEY, _money, _MONEY_HINT),
-        (_MONEY_AFTER, _money, _MONEY_HINT),
-        (r"(?<=[0-9])\s?[*\u00d7]\s?(?=[0-9])", _words(" times "), _DIGIT),
-        (rf"(?P<num>{_SIGNED})\s?%", _percent, _DIGIT),
-        (
-            r"(?<![0-9.,])(?P<y>[0-9]{1,4})\s?(?P<e>BCE|BC|AD|CE|B\.C\.(?:E\.)?|A\.D\.|C\.E\.)(?!\w)"
-            r"|\b(?P<e2>AD|CE|A\.D\.)\s?(?P<y2>[0-9]{1,4})(?![0-9]|[.,][0-9])",
-            _era,
-            _DIGIT,
-        ),
-        (
-            r"(?:(?<!\w)['\u2019\u2018])?(?<![0-9.,])(?P<n>[0-9]+)['\u2019]?s\b",
-            _plural_number,
-            _DIGIT,
-        ),
-        (r"(?<!\w)['\u2019\u2018](?P<n>[0-9]{2})\b", _year_in_short, _DIGIT),  # "in '75"
-        (rf"(?<![0-9.,])(?P<n>{_INT}){_ORDINAL_SUFFIX}\b", _ordinal_number, _DIGIT),
-        (r"(?<![0-9.])[0-9]+(?:\.[0-9]+){2,}(?![0-9])", _version, _DIGIT),
-        (
-            r"(?<![0-9/.,])(?:(?P<whole>[0-9]+) )?(?P<n>[0-9]{1,2})[/\u2044](?P<d>[0-9]{1,3})"
-            r"(?![0-9/]|\.[0-9])",
-            _fraction,
-            _DIGIT,
-        ),
-        (r"(?<=[0-9])[/\u2044](?=[0-9])", _words(" "), _DIGIT),  # "24/7", "9/11": two numbers
-        (_UNIT, _unit, _DIGIT),
-        (r"[⁰¹²³⁴-⁹]+", _drop, None),
-        # Roman numerals: numbered things ("Chapter IV"), then monarchs ("Henry VIII").
-        (
-            rf"\b(?P<word>(?i:{_alternation(_NUMBERED_THINGS)}))\s+(?P<numeral>{_ROMAN})\b"
-            r"(?![\u2019'])",
-            _numbered_thing,
-            None,
-        ),
-        # An old-style full stop after a regnal number goes ("Charles II., to").
-        (
-            rf"\b(?P<name>[A-Z][a-z]+)\s+(?P<numeral>{_REGNAL_ROMAN})\b(?:\.(?=[,;:]|\s+[a-z]))?",
-            _regnal,
-            None,
-        ),
-        # A monarch "the First": only a known regnal name, and only where "I" cannot be
-        # the pronoun (before punctuation, "of", "'s" or the end: "Elizabeth I smiled" is).
-        (
-            rf"\b(?P<name>{_alternation(_MONARCHS)})\s+(?P<numeral>I)"
-            r"(?=\s*[,;:)]|\.?\s*\Z|\s+of\b|['\u2019]s\b)",
-            _regnal,
-            _LONE_I,
-        ),
-        (_YEAR, _year_number, _DIGIT),
-        (
-            rf"(?:(?<![\w.,)\]])[-\u2212])?(?:(?<![0-9]){_INT}(?:\.[0-9]+)?|(?<![\w.,])\.[0-9]+)",
-            _plain_number,
-            _DIGIT,
-        ),
-        # Symbols left over.
-        (r"[^\W\d_]{2,}(?:/[^\W\d_]{2,})+", _slashed_words, _SLASH),
-        (r"(?<=[^\W\d_])\s+/\s+(?=[^\W\d_])", _words(", "), _SLASH),  # "this / that"
-        (rf"[{re.escape(''.join(_SYMBOLS))}]", _symbol, None),
-        (r"/", _words(" "), None),
-    )
+_PASSES: tuple[tuple[str, Handler, re.Pattern[str] | None], ...] = (
+    # Unicode fractions become "1/2" ("2½" -> "2 1/2", spaced by _apply) for later passes.
+    (rf"[{''.join(_UNICODE_FRACTIONS)}]", _unicode_fraction, None),
+    # Left out with the space before them, so no space is left before punctuation.
+    (rf"\s*(?:{_EMOJI.pattern})", _leave_out, _EMOJI),
+    (rf"\s*(?:{_UNREADABLE.pattern})", _leave_out, _UNREADABLE),
+    (
+        rf"[^\W\d_]*[{_FOREIGN_LETTERS}]+(?:['\u2019]?[^\W\d_])*",
+        _foreign_word,
+        re.compile(f"[{_FOREIGN_LETTERS}]"),
+    ),
+    # Footnote markers ("shown[1]", "word*"); superscripts go after the units pass.
+    (r"(?<=\S)\[[0-9]{1,3}(?:[,\u2013-]\s?[0-9]{1,3})*\]", _drop, _DIGIT),
+    (r"(?<=[^\s*])\*+(?=[\s.,;:!?)\]\"'”\u2019]|\Z)", _drop, None),
+    (r"(?<![^\s(\[\"'“\u2018])\*+(?=[^\W\d_])", _drop, None),  # and "*emphasis*"
+    (_NOISE.pattern, _noise, _NOISE),
+    (_ADDRESS, _address, _ADDRESS_HINT),
+    (
+        rf"(?<![\w.@/-])(?P<stem>[A-Za-z0-9_][\w-]*)\.(?P<ext>{_alternation(_FILE_EXTENSIONS)})"
+        r"(?![\w-]|\.\w)",
+        _file_name,
+        _FILE_HINT,
+    ),
+    (r"(?<![\w.@])@(?P<name>[A-Za-z0-9_]{1,30})\b", _handle, _AT),
+    (r"(?<![\w&#])#(?P<tag>[0-9]*[^\W\d_]\w*)", _hashtag, _HASH),
+    (r"(?<![\w.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![\w]|\.[0-9])", _ip_address, _IP_HINT),
+    (_PHONE, _phone, _PHONE_HINT),
+    (
+        r"(?<![\w.])(?P<n>[0-9]{1,4})(?P<tail>(?:\([A-Za-z0-9]{1,2}\))+)",
+        _code_number,
+        _CODE_NUMBER_HINT,
+    ),
+    (
+        r"(?<![\w.-])(?=[A-Z0-9-]*[0-9]{3})[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+(?![\w-])",
+        _code,
+        _CODE_HINT,
+    ),
+    (r"\b[Ww]/[Oo]\b", _words("without"), _SLASH),
+    (r"\b[Ww]/(?=\s)", _words("with"), _SLASH),
+    # Abbreviations: titles before names, words before numbers, the rest.
+    (rf"\b(?P<title>{_alternation(_BARE_TITLES)})\.?(?=\s+[A-Z])", _title, None),
+    (rf"\b(?P<title>{_alternation(_TITLES)})\.(?=\s+[A-Z])", _title, None),
+    (
+        rf"(?<![\w.])(?P<word>{_alternation(_with_capitals(_BEFORE_NUMBER))})\s?(?=[0-9])",
+        _before_number,
+        _DIGIT,
+    ),
+    (rf"(?<![\w.])(?:{_alternation(_with_capitals(_ABBREVIATIONS))})", _abbreviation, None),
+    # Dates: ISO, numeric, then with month names.
+    (
+        r"(?<![0-9-])(?P<y>[0-9]{4})(?P<sep>[-/.])(?P<m>0?[1-9]|1[0-2])(?P=sep)"
+        r"(?P<d>0?[1-9]|[12][0-9]|3[01])(?![0-9]|[-/.][0-9])",
+        _iso_date,
+        _DIGIT,
+    ),
+    (
+        r"(?<![0-9/.,-])(?P<a>[0-9]{1,2})(?P<sep>[/.-])(?P<b>[0-9]{1,2})(?P=sep)"
+        r"(?P<y>[0-9]{4}|[0-9]{2})(?![0-9]|[/.-][0-9])",
+        _numeric_date,
+        _DIGIT,
+    ),
+    (
+        rf"\b(?P<month>{_MONTH_NAMES})\.?\s+(?P<d>[0-9]{{1,2}}){_ORDINAL_SUFFIX}?\b"
+        r"(?![.,:][0-9])",
+        _month_day,
+        _DIGIT,
+    ),
+    (
+        rf"(?<![0-9.,])(?P<d>[0-9]{{1,2}}){_ORDINAL_SUFFIX}?\s+(?P<of>of\s+)?"
+        rf"(?P<month>{_MONTH_NAMES})\.?(?:\s+(?P<y>1[0-9]{{3}}|20[0-9]{{2}})(?![0-9]))?",
+        _day_month,
+        _DIGIT,
+    ),
+    # Ranges: "1914-1918" (also with an en dash), "5-10%", "$5-10", "9am-5pm".
+    (
+        rf"(?<![\w.,/:\u2013-])(?P<a>{_RANGE_END})(?P<sep>\s?\u2013\s?|\s-\s|-)"
+        rf"(?P<b>{_RANGE_END})(?![0-9]|[-\u2013/.:][0-9])",
+        _range,
+        _DIGIT,
+    ),
+    # Numbers joined by hyphens that are no date, phone or range: a code ("ISBN").
+    (r"(?<![\w.,/-])[0-9]+(?:-[0-9]+){2,}(?![\w-])", _code, _HYPHEN),
+    (
+        r"(?<![0-9:.])(?P<h>[0-9]{1,2}):(?P<min>[0-5][0-9]):(?P<s>[0-5][0-9])(?![0-9])"
+        rf"(?!\s?{_AM_PM})",
+        _duration,
+        _DURATION_HINT,
+    ),
+    # Clock times, then hours with AM or PM.
+    (
+        r"(?<![0-9:.])(?P<h>[01]?[0-9]|2[0-4]):(?P<min>[0-5][0-9])(?::(?P<s>[0-5][0-9]))?"
+        rf"(?![0-9])(?:\s?{_AM_PM})?",
+        _clock,
+        _DIGIT,
+    ),
+    (
+        rf"(?<![0-9:.,])(?P<h>1[0-2]|0?[1-9])\.(?P<min>[0-5][0-9])\s?{_AM_PM}",
+        _clock,
+        _DOT_TIME_HINT,
+    ),
+    (rf"(?<![0-9:.,])(?P<h>1[0-2]|0?[1-9])\s?{_AM_PM}", _hour, _DIGIT),
+    (
+        rf"\s?/\s?(?P<per>{_alternation(_PER.keys() | _ALL_UNITS.keys())})(?![\w/²³])",
+        _rate,
+        _SLASH,
+    ),
+    (_MONEY, _money, _MONEY_HINT),
+    (_MONEY_AFTER, _money, _MONEY_HINT),
+    (r"(?<=[0-9])\s?[*\u00d7]\s?(?=[0-9])", _words(" times "), _DIGIT),
+    (rf"(?P<num>{_SIGNED})\s?%", _percent, _DIGIT),
+    (
+        r"(?<![0-9.,])(?P<y>[0-9]{1,4})\s?(?P<e>BCE|BC|AD|CE|B\.C\.(?:E\.)?|A\.D\.|C\.E\.)(?!\w)"
+        r"|\b(?P<e2>AD|CE|A\.D\.)\s?(?P<y2>[0-9]{1,4})(?![0-9]|[.,][0-9])",
+        _era,
+        _DIGIT,
+    ),
+    (
+        r"(?:(?<!\w)['\u2019\u2018])?(?<![0-9.,])(?P<n>[0-9]+)['\u2019]?s\b",
+        _plural_number,
+        _DIGIT,
+    ),
+    (r"(?<!\w)['\u2019\u2018](?P<n>[0-9]{2})\b", _year_in_short, _DIGIT),  # "in '75"
+    (rf"(?<![0-9.,])(?P<n>{_INT}){_ORDINAL_SUFFIX}\b", _ordinal_number, _DIGIT),
+    (r"(?<![0-9.])[0-9]+(?:\.[0-9]+){2,}(?![0-9])", _version, _DIGIT),
+    (
+        r"(?<![0-9/.,])(?:(?P<whole>[0-9]+) )?(?P<n>[0-9]{1,2})[/\u2044](?P<d>[0-9]{1,3})"
+        r"(?![0-9/]|\.[0-9])",
+        _fraction,
+        _DIGIT,
+    ),
+    (r"(?<=[0-9])[/\u2044](?=[0-9])", _words(" "), _DIGIT),  # "24/7", "9/11": two numbers
+    (_UNIT, _unit, _DIGIT),
+    (r"[⁰¹²³⁴-⁹]+", _drop, None),
+    # Roman numerals: numbered things ("Chapter IV"), then monarchs ("Henry VIII").
+    (
+        rf"\b(?P<word>(?i:{_alternation(_NUMBERED_THINGS)}))\s+(?P<numeral>{_ROMAN})\b"
+        r"(?![\u2019'])",
+        _numbered_thing,
+        None,
+    ),
+    # An old-style full stop after a regnal number goes ("Charles II., to").
+    (
+        rf"\b(?P<name>[A-Z][a-z]+)\s+(?P<numeral>{_REGNAL_ROMAN})\b(?:\.(?=[,;:]|\s+[a-z]))?",
+        _regnal,
+        None,
+    ),
+    # A monarch "the First": only a known regnal name, and only where "I" cannot be
+    # the pronoun (before punctuation, "of", "'s" or the end: "Elizabeth I smiled" is).
+    (
+        rf"\b(?P<name>{_alternation(_MONARCHS)})\s+(?P<numeral>I)"
+        r"(?=\s*[,;:)]|\.?\s*\Z|\s+of\b|['\u2019]s\b)",
+        _regnal,
+        _LONE_I,
+    ),
+    (_YEAR, _year_number, _DIGIT),
+    (
+        rf"(?:(?<![\w.,)\]])[-\u2212])?(?:(?<![0-9]){_INT}(?:\.[0-9]+)?|(?<![\w.,])\.[0-9]+)",
+        _plain_number,
+        _DIGIT,
+    ),
+    # Symbols left over.
+    (r"[^\W\d_]{2,}(?:/[^\W\d_]{2,})+", _slashed_words, _SLASH),
+    (r"(?<=[^\W\d_])\s+/\s+(?=[^\W\d_])", _words(", "), _SLASH),  # "this / that"
+    (rf"[{re.escape(''.join(_SYMBOLS))}]", _symbol, None),
+    (r"/", _words(" "), None),
 )
 _WHITESPACE = re.compile(r"\s+")
 
@@ -1296,6 +1297,11 @@ def _apply(pattern: re.Pattern[str], handler: Handler, text: str, options: Norma
     return pattern.sub(replace, text)
 
 
+@cache
+def _passes() -> tuple[tuple[re.Pattern[str], Handler, re.Pattern[str] | None], ...]:
+    return tuple((re.compile(pattern), handler, hint) for pattern, handler, hint in _PASSES)
+
+
 def left_out(text: str) -> list[tuple[str, str]]:
     """The words `normalize` leaves out of `text` rather than say badly, each with why:
     words in a script it has no reading for (Chinese, Japanese, Korean, Arabic, Hebrew,
@@ -1309,7 +1315,7 @@ def left_out(text: str) -> list[tuple[str, str]]:
 
 def normalize(text: str, options: NormalizeOptions = NormalizeOptions()) -> str:
     """`text` (one sentence or clause of plain text) as a narrator would say it."""
-    for pattern, handler, hint in _PASSES:
+    for pattern, handler, hint in _passes():
         if hint is None or hint.search(text):
             text = _apply(pattern, handler, text, options)
     return _WHITESPACE.sub(" ", text).strip()
