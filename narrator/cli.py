@@ -15,17 +15,12 @@ import traceback
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from enum import Enum
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional, Union, get_args, get_origin
 
 import typer
-from typer._click import Context
-from typer._coercion import RuntimeParam, TypeDescriptor, build_runtime_param
-from typer._param_types import coerce_cli_path
-from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption, _TyperParameter
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from narrator import __version__
 from narrator.errors import InputError, Interrupted, NarratorError
@@ -60,59 +55,7 @@ def placeholder(annotation: Any) -> str:
     return _NAMES.get(annotation, "VALUE")
 
 
-# typer checks each value with a pydantic TypeAdapter that it builds for every parameter of
-# the command as the line is parsed, the options left out and the help options too:
-# importing pydantic and building a build's adapters took about 0.13 s of every command.
-# The values given are mostly strings and paths, which need none of that.
-@dataclass(frozen=True)
-class _Coercion(RuntimeParam):
-    """typer's coercion without pydantic for what needs none: a string is taken as it is,
-    a path gets typer's own checks (one that exists must be readable). typer's adapter is
-    built only for a value of another kind (an option left out is None, never checked)."""
-
-    descriptor: TypeDescriptor
-
-    def _coerce_value(self, value: Any, param: _TyperParameter, ctx: Context) -> Any:
-        info = self.parameter_info
-        if info.parser is None and info.path_type is None:
-            if self.annotation is str and isinstance(value, str):
-                return value
-            if self.annotation is Path and isinstance(value, str | Path):
-                return self._path(value, param, ctx)
-            if (
-                self.annotation == list[Path]
-                and isinstance(value, list | tuple)
-                and all(isinstance(item, str | Path) for item in value)
-            ):
-                return [self._path(item, param, ctx) for item in value]
-        return self._adapted._coerce_value(value, param=param, ctx=ctx)
-
-    def _path(self, value: str | Path, param: _TyperParameter, ctx: Context) -> Any:
-        info = self.parameter_info
-        return coerce_cli_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
-
-    @cached_property
-    def _adapted(self) -> RuntimeParam:
-        return build_runtime_param(self.descriptor)
-
-
-class _Coerced(_TyperParameter):
-    """A parameter whose values go through `_Coercion`."""
-
-    def get_runtime_param(self) -> RuntimeParam:
-        if self._runtime_param is None:
-            described = self.type_descriptor
-            self._runtime_param = _Coercion(
-                described.parameter_info, described.annotation, described
-            )
-        return self._runtime_param
-
-
-class _Option(_Coerced, TyperOption):
-    pass
-
-
-class _Argument(_Coerced, TyperArgument):
+class _Argument(TyperArgument):
     """An argument shown by its name alone, as ESSAYS... or [TEXT]."""
 
     def display_type_rich(self, ctx: typer.Context) -> str | None:  # type: ignore[override]
@@ -127,40 +70,18 @@ def _plain(param: Any) -> None:
     if isinstance(param, TyperArgument):
         param.__class__ = _Argument
         param.metavar = param.name.upper() + ("..." if param.nargs != 1 else "")
-    elif isinstance(param, TyperOption):
-        param.__class__ = _Option
-        if not param.is_flag and param.metavar is None:
-            param.metavar = placeholder(param.type_descriptor.annotation)
-
-
-def _plain_help(option: TyperOption | None) -> TyperOption | None:
-    """The help option, made when it is first asked for: its value is checked too."""
-    if option is not None:
-        _plain(option)
-    return option
-
-
-class _Command(TyperCommand):
-    def get_help_option(self, ctx: Context) -> TyperOption | None:
-        return _plain_help(super().get_help_option(ctx))
+    elif isinstance(param, TyperOption) and not param.is_flag and param.metavar is None:
+        param.metavar = placeholder(param.type_descriptor.annotation)
 
 
 class PlainHelpGroup(TyperGroup):
-    """A typer group whose commands' help uses conventional placeholders, and whose
-    commands' values are checked without pydantic where they can be (`_Coercion`)."""
+    """A typer group whose commands' help uses conventional placeholders."""
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
-        for param in self.params:
-            _plain(param)
         for command in self.commands.values():
-            if type(command) is TyperCommand:
-                command.__class__ = _Command
             for param in command.params:
                 _plain(param)
-
-    def get_help_option(self, ctx: Context) -> TyperOption | None:
-        return _plain_help(super().get_help_option(ctx))
 
 
 EXIT_INTERRUPTED = 130
