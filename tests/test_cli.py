@@ -267,6 +267,33 @@ def test_commands_that_make_no_audio_import_no_audio_libraries(args: list[str]) 
     assert proc.stderr.strip().splitlines()[-1] == "heavy:", proc.stderr
 
 
+_REBUILD = """
+import sys
+from narrator.cli import main
+sys.argv = ["narrator", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exit:
+    assert not exit.code, exit.code
+unneeded = ["PIL.Image", "rich", "num2words"]
+print("loaded:", *[name for name in unneeded if name in sys.modules], file=sys.stderr)
+"""
+
+
+def test_an_unchanged_rebuild_loads_no_library_it_does_not_need(
+    essay: Path, tmp_path: Path, fresh_cache: Path
+) -> None:
+    """Pillow draws the cover, rich draws progress and num2words reads numbers: a quiet
+    rebuild from the cache needs none of them (they took 0.2 s to import)."""
+    out = tmp_path / "rooms.mp3"
+    args = ["build", str(essay), "-o", str(out), "-q"]
+    subprocess.run([sys.executable, "-m", "narrator", *args], capture_output=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", _REBUILD, *args], capture_output=True, text=True, check=True
+    )
+    assert proc.stderr.strip().splitlines()[-1] == "loaded:", proc.stderr
+
+
 def test_verbose_logs_commands_cache_and_library(
     narrate, tmp_path: Path, fresh_cache: Path
 ) -> None:
