@@ -39,8 +39,8 @@ def _escape(value: str) -> str:
 
 # AAC overshoots the levelled audio's peaks (the limiter keeps its samples below -4 dBFS):
 # the encoded episode's true peak is measured, and where it is still too high the episode
-# is encoded again that much quieter (at most twice more; measured: once at most, by under
-# half a decibel, on the seed and both corpus essays).
+# is encoded again that much quieter, at most twice more: AAC's overshoot moves with the
+# level, so one more encoding may still be over (emerson's m4b took three encodings).
 _ENCODINGS = 3
 _PEAK_MARGIN_DB = 0.2
 
