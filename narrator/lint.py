@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from narrator.audio.assemble import TRUE_PEAK
 from narrator.errors import InputError
 from narrator.ffmpeg import run_ffmpeg
 from narrator.model import MAX_TRUE_PEAK_DBTP, AudioFormat, Check, ProgressCallback
@@ -385,7 +386,7 @@ def _measured(
     ]
     summary = report[report.rfind("Summary:") :]
     loud = re.search(r"I:\s+(-?[\d.]+) LUFS", summary)
-    peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
+    peak = TRUE_PEAK.search(summary)
     if loud and peak:
         levels = chapter_levels(ebur128_blocks(report), chapters, float(peak[1]))
         target = AudioFormat(channels=channels, loudness=loudness).target_lufs

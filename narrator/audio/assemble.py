@@ -273,12 +273,15 @@ def measure_loudness(ffmpeg: str, pcm: Iterable[bytes], sample_rate: int) -> flo
     return float(found[-1]) if found else _SILENT_LUFS
 
 
+TRUE_PEAK = re.compile(r"Peak:\s+(-?[\d.]+|-inf) dBFS")  # in ebur128=peak=true's summary
+
+
 def measure_true_peak(ffmpeg: str, path: Path) -> float:
     """The true peak (dBTP, ITU-R BS.1770) of an encoded file's audio, by ffmpeg's ebur128
     filter; -inf for silence."""
     args = ["-nostats", "-i", str(path), "-vn", "-af", "ebur128=peak=true:framelog=quiet",
             "-f", "null", "-"]  # fmt: skip
-    found = re.findall(r"Peak:\s+(-?[\d.]+|-inf) dBFS", run_ffmpeg(ffmpeg, args).stderr)
+    found = TRUE_PEAK.findall(run_ffmpeg(ffmpeg, args).stderr)
     return float(found[-1]) if found else -math.inf
 
 
