@@ -12,12 +12,11 @@ import os
 import signal
 import sys
 import traceback
-import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional
 
 import typer
 from typer.core import TyperArgument, TyperGroup, TyperOption
@@ -33,45 +32,37 @@ if TYPE_CHECKING:
 
 # Help that reads like other command-line tools': TEXT, INTEGER, PATH and [mp3|m4b] as
 # placeholders, ESSAYS... for arguments. typer's own help shows Python types (`<str>`,
-# `<list[Path]>`, `{essays}...`); the group class below gives every command's parameters
-# a conventional metavar instead.
-_NAMES: dict[Any, str] = {str: "TEXT", int: "INTEGER", float: "FLOAT", bool: "BOOLEAN"}
+# `<int>`, `{essays}...`); the group class below gives every command's parameters a
+# conventional metavar, from the click parameter type each one has.
 
 
-def placeholder(annotation: Any) -> str:
-    """The metavar for a parameter of this type: TEXT, INTEGER, PATH, [a|b] for choices."""
-    origin = get_origin(annotation)
-    if origin in (Union, types.UnionType):  # Optional[X]
-        annotation = next(a for a in get_args(annotation) if a is not type(None))
-        origin = get_origin(annotation)
-    if origin is list:
-        return placeholder(get_args(annotation)[0])
-    if origin is Literal:
-        return f"[{'|'.join(map(str, get_args(annotation)))}]"
-    if isinstance(annotation, type) and issubclass(annotation, Enum):
-        return f"[{'|'.join(str(member.value) for member in annotation)}]"
-    if isinstance(annotation, type) and issubclass(annotation, Path):
-        return "PATH"
-    return _NAMES.get(annotation, "VALUE")
+def placeholder(kind: Any) -> str:
+    """The metavar for a click parameter type: TEXT, INTEGER, PATH, [a|b] for choices."""
+    choices = getattr(kind, "choices", None)
+    if choices:
+        return f"[{'|'.join(str(getattr(c, 'value', c)) for c in choices)}]"
+    name = str(kind.name)
+    return _NAMES.get(name, name.upper())
+
+
+# typer's names for click's types, and their usual placeholders (a range is still a number)
+_NAMES = {"str": "TEXT", "int": "INTEGER", "int range": "INTEGER", "float range": "FLOAT"}
 
 
 class _Argument(TyperArgument):
-    """An argument shown by its name alone, as ESSAYS... or [TEXT]."""
+    """An argument shown in the usage line by its name alone, as ESSAYS... or [TEXT]."""
 
-    def display_type_rich(self, ctx: typer.Context) -> str | None:  # type: ignore[override]
-        return None
-
-    def _usage_display_name(self) -> str:
-        name = self.display_name_raw
-        return name if self.required else f"[{name}]"
+    def get_usage_pieces(self, ctx: object) -> list[str]:
+        name = str(self.metavar)
+        return [name if self.required else f"[{name}]"]
 
 
 def _plain(param: Any) -> None:
     if isinstance(param, TyperArgument):
         param.__class__ = _Argument
-        param.metavar = param.name.upper() + ("..." if param.nargs != 1 else "")
+        param.metavar = str(param.name).upper() + ("..." if param.nargs != 1 else "")
     elif isinstance(param, TyperOption) and not param.is_flag and param.metavar is None:
-        param.metavar = placeholder(param.type_descriptor.annotation)
+        param.metavar = placeholder(param.type)
 
 
 class PlainHelpGroup(TyperGroup):

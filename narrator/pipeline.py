@@ -17,12 +17,12 @@ import logging
 import os
 import resource
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, cast
 
 from narrator import __version__
 from narrator.atomic import atomic_output, file_chunks, scratch_dir, staged
@@ -33,18 +33,16 @@ from narrator.ffmpeg import ffmpeg_version, find_ffmpeg
 from narrator.model import Essay, ProgressCallback, Script, Timeline, utterance_of
 
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
-
     from narrator.audio.assemble import ChapterSpec, ClipSource
     from narrator.audio.cover import Cover
     from narrator.audio.tag import EpisodeTags
     from narrator.model import Utterance
     from narrator.speech.cluster import Cluster
-    from narrator.speech.pool import Voice
+    from narrator.speech.pool import Voice, Workers
 
 log = logging.getLogger(__name__)
 SCRIPTS = "scripts"  # cache kind: an essay's marked-up script, as JSON
-SENTENCES = "sentences"  # cache kind: one paragraph's sentence ends, as JSON
+MEMOS = "memos"  # cache kind: sentence ends and readings of a script's pieces (_Memo), JSON
 
 
 def cpu_seconds() -> tuple[float, float]:
@@ -81,8 +79,11 @@ def prepare(
     overrides: Overrides = Overrides(),
     config_file: Path | None = None,
     use_cache: bool = True,
+    marking_up: Callable[[Settings], None] | None = None,
 ) -> Prepared:
-    """Read and parse the essay once, resolve its settings and build its script (no audio)."""
+    """Read and parse the essay once, resolve its settings and build its script (no audio).
+    `marking_up` is told the settings when the script is not in the cache (a new or edited
+    essay) before it is made, the slow part."""
     from narrator.text.lexicon import reading_warnings
     from narrator.text.parse import parse_draft, titled
     from narrator.text.source import read_source
@@ -94,7 +95,7 @@ def prepare(
     essay = titled(draft, essay_path, settings.title)
     if settings.author:
         essay = replace(essay, author=settings.author)
-    script = _script(essay, settings, open_cache(settings) if use_cache else None)
+    script = _script(essay, settings, open_cache(settings) if use_cache else None, marking_up)
     warnings = (*essay.warnings, *reading_warnings(essay, source.text, settings.reading))
     seconds = time.perf_counter() - started
     config_path = config_file or find_config(essay_path)
@@ -111,17 +112,26 @@ def prepare(
     )
 
 
-def _script(essay: Essay, settings: Settings, cache: AudioCache | None) -> Script:
+def _script(
+    essay: Essay,
+    settings: Settings,
+    cache: AudioCache | None,
+    marking_up: Callable[[Settings], None] | None = None,
+) -> Script:
     """The essay's script, from the cache when this essay was marked up before.
 
-    Sentence splitting is the slow part of reading a long essay; the key is the parsed
-    essay itself (so any change to the text or metadata misses), the pauses and how text
-    is read (lexicon, date order, URLs).
+    The key is the parsed essay itself (so any change to the text or metadata misses), the
+    pauses and how text is read (lexicon, date order, URLs). An essay that changed is
+    marked up again, with the sentence ends and readings of the pieces that did not change
+    taken from the last script made (`_Memo`).
     """
     from narrator.text.markup import MARKUP_REVISION, build_script, script_from_json, script_to_json
+    from narrator.text.sentences import sentence_ends
 
     pauses, reading, opening = settings.pauses, settings.reading, settings.opening_line
     if cache is None:
+        if marking_up is not None:
+            marking_up(settings)
         return build_script(essay, pauses, reading, opening)
     key = content_key(
         "script", MARKUP_REVISION, __version__, repr(essay), asdict(pauses), repr(reading), opening
@@ -132,29 +142,70 @@ def _script(essay: Essay, settings: Settings, cache: AudioCache | None) -> Scrip
             return script_from_json(json.loads(cached))
         except (ValueError, KeyError, TypeError):
             pass  # written by another version of narrator: make it again
-    script = build_script(essay, pauses, reading, opening, partial(_remembered_ends, cache))
+    if marking_up is not None:
+        marking_up(settings)
+    revision = (MARKUP_REVISION, __version__)
+    split = _Memo(cache, content_key("sentence ends", *revision), sentence_ends, _is_ends)
+    read = _Memo(cache, content_key("readings", *revision, repr(reading)), reading, _is_text)
+    script = build_script(essay, pauses, read, opening, split)
     cache.put(SCRIPTS, key, json.dumps(script_to_json(script), ensure_ascii=False).encode())
+    split.save()
+    read.save()
     return script
 
 
-def _remembered_ends(cache: AudioCache, text: str) -> list[int]:
-    """`sentence_ends` of a paragraph, remembered in the cache: pysbd takes most of the time
-    an essay takes to read (0.5 s of emerson's 0.8 s), so an edited essay splits only the
-    paragraphs that changed."""
-    from narrator.text.sentences import sentence_ends
+_T = TypeVar("_T")
 
-    key = content_key("sentences", __version__, text)
-    found = cache.get(SENTENCES, key)
-    if found is not None:
+
+class _Memo(Generic[_T]):
+    """A pure function of a piece of text, its results for the pieces of the last script
+    made remembered in one cache entry (`key`), so that marking up an edited essay splits
+    and reads again only the pieces that changed: sentence splitting (pysbd) and
+    normalization are most of the time reading an essay takes (emerson: 0.5 and 0.2 s).
+
+    Any build may overwrite the entry with its own pieces' results: they are results of the
+    same function, so only the time saved depends on which build wrote last. A value that
+    does not pass `valid` (an entry another program wrote, say) is worked out again."""
+
+    def __init__(
+        self,
+        cache: AudioCache,
+        key: str,
+        function: Callable[[str], _T],
+        valid: Callable[[object], bool],
+    ) -> None:
+        self._cache, self._key, self._function, self._valid = cache, key, function, valid
         try:
-            ends = json.loads(found)
+            known = json.loads(cache.get(MEMOS, key) or b"{}")
         except ValueError:
-            ends = None
-        if isinstance(ends, list) and all(type(end) is int for end in ends):
-            return ends
-    ends = sentence_ends(text)
-    cache.put(SENTENCES, key, json.dumps(ends).encode())
-    return ends
+            known = {}
+        self._known: dict[str, object] = known if isinstance(known, dict) else {}
+        self._used: dict[str, _T] = {}
+        self._worked_out = 0
+
+    def __call__(self, text: str) -> _T:
+        if text not in self._used:
+            found = self._known.get(text)
+            if self._valid(found):
+                self._used[text] = cast(_T, found)
+            else:
+                self._used[text] = self._function(text)
+                self._worked_out += 1
+        return self._used[text]
+
+    def save(self) -> None:
+        """Keep this script's results (only theirs: the entry does not grow with edits)."""
+        if self._worked_out or len(self._used) != len(self._known):
+            data = json.dumps(self._used, ensure_ascii=False).encode()
+            self._cache.put(MEMOS, self._key, data)
+
+
+def _is_ends(value: object) -> bool:
+    return isinstance(value, list) and all(type(end) is int for end in value)
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str)
 
 
 def essays_in(paths: Sequence[Path]) -> list[Path]:
@@ -432,7 +483,7 @@ def build_all(request: BuildRequest, reporter: Reporter) -> list[BuildResult]:
     Every essay is read, checked and planned (cover, intro, outro, voice) before any audio
     is made, so a mistake in the last essay costs no time."""
     from narrator.speech.cluster import connect
-    from narrator.speech.pool import synthesis_pool
+    from narrator.speech.pool import Workers
 
     paths = essays_in(request.essays)
     output = request.output
@@ -442,39 +493,55 @@ def build_all(request: BuildRequest, reporter: Reporter) -> list[BuildResult]:
             "create the folder or leave out -o to use audio/",
         )
     use = request.use_cache and not request.dry_run  # a dry run writes not even the script
-    prepared = [prepare(path, request.overrides, request.config_file, use) for path in paths]
-    for one in prepared:
-        for warning in one.warnings:
-            reporter.warn(f"warning: {one.essay_path.name} {warning}")
-    targets = [output_path(p.essay_path, output, p.settings) for p in prepared]
-    plans = [
-        plan_episode(one, target, with_cover=not request.dry_run, use_cache=request.use_cache)
-        for one, target in zip(prepared, targets, strict=True)
-    ]
-    _check_between(plans)
-    if request.dry_run:
-        for plan in plans:
-            reporter.planned(chapter_plans(plan, request.use_cache), plan.output)
-        return []
     results: list[BuildResult] = []
-    first = prepared[0].settings
-    try:
-        with synthesis_pool(first.jobs) as pool, connect(first.cluster) as cluster:
+    with ExitStack() as stack:
+        shared: list[Workers] = []  # with the settings of the first essay to ask
+
+        def marking_up(settings: Settings) -> None:
+            # a new or edited essay will have sentences to speak: start a speech worker
+            # now, while the essay is read
+            if not shared:
+                shared.append(Workers(settings.jobs, stack))
+            if not request.dry_run and settings.cluster is None:
+                shared[0].start_one()
+
+        prepared = [
+            prepare(path, request.overrides, request.config_file, use, marking_up) for path in paths
+        ]
+        for one in prepared:
+            for warning in one.warnings:
+                reporter.warn(f"warning: {one.essay_path.name} {warning}")
+        targets = [output_path(p.essay_path, output, p.settings) for p in prepared]
+        plans = [
+            plan_episode(one, target, with_cover=not request.dry_run, use_cache=request.use_cache)
+            for one, target in zip(prepared, targets, strict=True)
+        ]
+        _check_between(plans)
+        if request.dry_run:
             for plan in plans:
-                # workers serve one voice: essays with other voice settings get their own
-                shared = pool if plan.voice.engine == plans[0].voice.engine else None
-                with reporter.progress() as progress:
-                    result = build(plan, progress, request.use_cache, shared, cluster)
-                results.append(result)
-                reporter.built(result)
-    except KeyboardInterrupt as exc:
-        # an interrupt between builds, or once the last is written, must not read as if
-        # nothing had been: say which episodes are complete
-        if not results:
-            raise
-        done = ", ".join(str(r.output) for r in results)
-        said = f"{exc}; " if isinstance(exc, Interrupted) else "interrupted; "
-        raise Interrupted(f"{said}complete with their sidecars: {done}") from None
+                reporter.planned(chapter_plans(plan, request.use_cache), plan.output)
+            return []
+        first = prepared[0].settings
+        workers = shared[0] if shared else Workers(first.jobs, stack)
+        try:
+            with connect(first.cluster) as cluster:
+                for plan in plans:
+                    # workers serve one voice: essays with other voice settings get their own
+                    same = plan.voice.engine == plans[0].voice.engine
+                    with reporter.progress() as progress:
+                        result = build(
+                            plan, progress, request.use_cache, workers if same else None, cluster
+                        )
+                    results.append(result)
+                    reporter.built(result)
+        except KeyboardInterrupt as exc:
+            # an interrupt between builds, or once the last is written, must not read as if
+            # nothing had been: say which episodes are complete
+            if not results:
+                raise
+            done = ", ".join(str(r.output) for r in results)
+            said = f"{exc}; " if isinstance(exc, Interrupted) else "interrupted; "
+            raise Interrupted(f"{said}complete with their sidecars: {done}") from None
     return results
 
 
@@ -496,11 +563,11 @@ def build(
     plan: EpisodePlan,
     progress: ProgressCallback | None = None,
     use_cache: bool = True,
-    pool: ProcessPoolExecutor | None = None,
+    workers: Workers | None = None,
     cluster: Cluster | None = None,
 ) -> BuildResult:
     """Speak, level, encode and tag the planned episode into its output, then write its
-    sidecars (with `pool`'s workers when several builds share them). MP3 and m4b alike go
+    sidecars (with shared `workers` when several builds share them). MP3 and m4b alike go
     through the producer: chapters are levelled (and, for MP3, encoded and cached) as soon
     as their clips exist. With a `cluster`, its workers speak the missing segments."""
     from narrator.audio.assemble import (
@@ -515,7 +582,7 @@ def build(
     from narrator.publish.sidecars import sidecar_files, sidecar_paths
     from narrator.speech.cluster import ClusterSpeech
     from narrator.speech.engine import SAMPLE_RATE
-    from narrator.speech.pool import Speech
+    from narrator.speech.pool import Speech, Workers
 
     begun, cpu_begun = time.perf_counter(), cpu_seconds()
     prepared, settings, ffmpeg = plan.prepared, plan.prepared.settings, plan.ffmpeg
@@ -534,7 +601,9 @@ def build(
             # without the cache, clips still wait on disk (not in memory) for their chapter
             store = cache if cache is not None else AudioCache(scratch / "clips", 1 << 62)
             speech = (
-                Speech(plan.voice, plan.keys, store, settings.jobs, pool, stack)
+                Speech(
+                    plan.voice, plan.keys, store, workers or Workers(settings.jobs, stack), stack
+                )
                 if cluster is None
                 else ClusterSpeech(cluster, plan.voice, plan.keys, store)
             )

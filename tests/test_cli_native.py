@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from helpers import REPO
 
-from narrator.cli import placeholder
 from narrator.publish.pages import index_page
 from narrator.report import counted
 
@@ -56,19 +55,10 @@ def test_help_wraps_to_the_terminal(narrate, columns: int) -> None:
         assert "another, sharing one pool" in text and "another,\n" not in text
 
 
-def test_placeholders() -> None:
-    from enum import Enum
-    from typing import Literal, Optional
-
-    class Kind(str, Enum):
-        text = "text"
-        json = "json"
-
-    assert placeholder(Optional[str]) == "TEXT"  # noqa: UP045
-    assert placeholder(int | None) == "INTEGER"
-    assert placeholder(list[Path]) == "PATH"
-    assert placeholder(Optional[Literal["mp3", "m4b"]]) == "[mp3|m4b]"  # noqa: UP045
-    assert placeholder(Kind) == "[text|json]"
+def test_placeholders_of_choices_and_ranges(narrate) -> None:
+    assert "-f, --format [text|json]" in narrate("script", "--help").stdout  # an Enum
+    assert "--port INTEGER" in narrate("serve", "--help").stdout  # a number in a range
+    assert "Usage: python -m narrator say [OPTIONS] TEXT" in narrate("say", "--help").stdout
 
 
 def test_watch_takes_builds_options(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ and rebuilds that redo only what changed."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -29,7 +30,7 @@ from narrator.audio.cover import COVERS, cover_key
 from narrator.cache import SCHEMA, AudioCache
 from narrator.config import Overrides
 from narrator.errors import Interrupted
-from narrator.pipeline import SENTENCES, BuildRequest, BuildResult, build_all, prepare
+from narrator.pipeline import MEMOS, BuildRequest, BuildResult, build_all, prepare
 from narrator.speech.pool import Voice
 
 
@@ -211,22 +212,45 @@ def test_a_build_says_the_cpu_time_of_each_stage(
     assert again.stage_cpu["synthesize"] == 0.0
 
 
-def test_an_edited_essay_splits_only_its_edited_paragraph_into_sentences(
-    essay: Path, fresh_cache: Path
+def test_an_edited_essay_splits_and_reads_again_only_what_changed(
+    essay: Path, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Sentence ends are remembered per paragraph: an edit splits its own paragraph again
-    (one new entry) and the script is the one a reading from scratch makes."""
-    entries = fresh_cache / f"v{SCHEMA}" / SENTENCES
+    """Sentence ends and readings are remembered per piece of text: an edit splits its own
+    paragraph again and reads its own sentence again, the memo keeps only the pieces of the
+    last script, and the script is the one a reading from scratch makes."""
+    import narrator.text.sentences
+    from narrator.text.lexicon import Reading
 
-    def count() -> int:
-        return sum(1 for path in entries.rglob("*") if path.is_file())
+    split: list[str] = []
+    read: list[str] = []
+    real_split, real_read = narrator.text.sentences.sentence_ends, Reading.__call__
 
+    def counted_split(text: str) -> list[int]:
+        split.append(text)
+        return real_split(text)
+
+    def counted_read(self: Reading, text: str) -> str:
+        read.append(text)
+        return real_read(self, text)
+
+    monkeypatch.setattr(narrator.text.sentences, "sentence_ends", counted_split)
+    monkeypatch.setattr(Reading, "__call__", counted_read)
     prepare(essay)
-    before = count()
-    assert before == 3  # the three paragraphs (headings are not split)
+    assert len(split) == 3  # the three paragraphs (headings are not split)
+    first_reads = len(read)
+    split.clear()
+    read.clear()
     essay.write_text(ROOMS.replace("Bees work the lavender.", "Bees work the thyme."), "utf-8")
     edited = prepare(essay)
-    assert count() == before + 1
+    assert len(split) == 1 and "thyme" in split[0]
+    assert read == ["Bees work the thyme."] and first_reads > 3
+    memos = [
+        json.loads(path.read_bytes()[36:])  # after the entry's magic and checksum
+        for path in (fresh_cache / f"v{SCHEMA}" / MEMOS).rglob("*")
+        if path.is_file()
+    ]
+    assert sorted(len(memo) for memo in memos) == [3, first_reads]  # no stale pieces kept
+    monkeypatch.undo()
     assert edited.script == prepare(essay, use_cache=False).script
 
 

@@ -27,7 +27,7 @@ from narrator.model import (
 )
 from narrator.speech.engine import LEVEL_REFERENCE, SAMPLE_RATE, Prosody
 from narrator.speech.espeak import EspeakConfig
-from narrator.speech.pool import SEGMENTS, Voice, utterance_keys
+from narrator.speech.pool import SEGMENTS, Voice, Workers, utterance_keys
 
 
 def _script(chapters: int, sentences: int) -> Script:
@@ -65,7 +65,7 @@ def test_a_chapter_is_encoded_while_later_chapters_are_still_being_spoken(tmp_pa
         return encode_chapter(spec, clip_of, SAMPLE_RATE, fmt, ffmpeg_exe(), out, lambda _: -19.0)
 
     with contextlib.ExitStack() as stack:
-        speech = Speech(voice, keys, store, 1, None, stack)
+        speech = Speech(voice, keys, store, Workers(1, stack), stack)
         produced = produce(specs, speech, None, tmp_path, encode, jobs=1)
     assert seen["Chapter 0"] is False  # chapter 1 was encoding before the last clip existed
     assert len(produced.chapters) == 3

@@ -32,7 +32,7 @@ from narrator.errors import DependencyError, OutputError
 from narrator.model import Utterance
 from narrator.speech import registry
 from narrator.speech.engine import EngineConfig
-from narrator.speech.pool import SEGMENTS, Speech, Voice, batches, segment_payloads
+from narrator.speech.pool import SEGMENTS, Speech, Voice, Workers, batches, segment_payloads
 
 INSTALL_HINT = "install it with: pip install 'narrator[cluster]'"
 SAME_HINT = "give every worker the same narrator version, engine library and voices as here"
@@ -150,7 +150,8 @@ class ClusterSpeech(Speech):
     def __init__(
         self, cluster: Cluster, voice: Voice, keys: Mapping[Utterance, str], store: AudioCache
     ) -> None:
-        super().__init__(voice, keys, store, 1, None, contextlib.ExitStack())
+        unused = contextlib.ExitStack()  # no local worker is ever started: the cluster speaks
+        super().__init__(voice, keys, store, Workers(1, unused), unused)
         self.cluster = cluster
         self.used: set[str] = set()  # addresses of the workers that spoke
 

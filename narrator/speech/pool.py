@@ -235,16 +235,14 @@ def utterance_keys(script: Script, voice: Voice) -> dict[Utterance, str]:
     """The cache key of each utterance, and of the voice's `LEVEL_REFERENCE`: everything that
     changes its sound, never its place."""
     identity = registry.engine_identity(voice.engine)
-    return {
-        u: content_key(
-            "segment",
-            identity,
-            TRIM_SETTINGS,
-            u.text,
-            asdict(voice.prosody_of(u)),
-        )
-        for u in [*utterances(script), LEVEL_REFERENCE]
-    }
+    prosodies: dict[tuple[Emphasis, Style], dict[str, object]] = {}  # a few, asked for often
+    keys = {}
+    for u in [*utterances(script), LEVEL_REFERENCE]:
+        if (u.emphasis, u.style) not in prosodies:
+            prosodies[u.emphasis, u.style] = asdict(voice.prosody_of(u))
+        prosody = prosodies[u.emphasis, u.style]
+        keys[u] = content_key("segment", identity, TRIM_SETTINGS, u.text, prosody)
+    return keys
 
 
 def submit(
@@ -286,6 +284,44 @@ def synthesis_pool(jobs: int) -> ProcessPoolExecutor:
     )
 
 
+def _ready() -> None:
+    """A task that does nothing: submitting it starts a worker."""
+
+
+class Workers:
+    """The speech worker processes of one command, started only once something is to be
+    spoken (a Python process takes 0.1-0.2 s to start, and the pool's semaphores start
+    multiprocessing's resource tracker, one more): an unchanged rebuild starts none.
+    Several builds may share them; they are shut down when `stack` closes."""
+
+    def __init__(self, jobs: int, stack: contextlib.ExitStack) -> None:
+        self._jobs, self._stack = jobs, stack
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = self._stack.enter_context(synthesis_pool(self._jobs))
+                self._stack.push(self._stop_on_error)  # on an error, rather than wait for them
+            return self._pool
+
+    def _stop_on_error(self, kind: type[BaseException] | None, *_: object) -> bool:
+        if kind is not None:
+            self.stop()
+        return False
+
+    def start_one(self) -> None:
+        """Start a worker now, in the background, rather than when the first batch is
+        submitted: while an edited essay is read, say."""
+        self.pool().submit(_ready)
+
+    def stop(self) -> None:
+        """Stop the workers now, if any were started (an interrupted or failed build)."""
+        if self._pool is not None:
+            stop_workers(self._pool)
+
+
 class Speech:
     """Clips in a store, spoken by a worker pool that is started only when needed.
 
@@ -297,13 +333,10 @@ class Speech:
         voice: Voice,
         keys: Mapping[Utterance, str],
         store: AudioCache,
-        jobs: int,
-        pool: ProcessPoolExecutor | None,
+        workers: Workers,
         stack: contextlib.ExitStack,
     ) -> None:
-        self.voice, self.keys, self.store = voice, keys, store
-        self._jobs, self._pool, self._stack = jobs, pool, stack
-        self._lock = threading.Lock()
+        self.voice, self.keys, self.store, self._workers = voice, keys, store, workers
         self.respoken: set[Utterance] = set()
         self.cpu = 0.0  # CPU seconds the workers spent speaking for this build
         # registered after the build's scratch folder, so it runs before its removal
@@ -311,8 +344,8 @@ class Speech:
 
     def _stop_on_error(self, kind: type[BaseException] | None, *_: object) -> bool:
         """On an interrupt or error, stop the workers (shared ones too: the command ends)."""
-        if kind is not None and self._pool is not None:
-            stop_workers(self._pool)
+        if kind is not None:
+            self._workers.stop()
         return False
 
     @property
@@ -320,19 +353,13 @@ class Speech:
         """How many cluster workers spoke for this build; None: the local pool did."""
         return None
 
-    def pool(self) -> ProcessPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                self._pool = self._stack.enter_context(synthesis_pool(self._jobs))
-            return self._pool
-
     def missing(self, needed: Sequence[Utterance]) -> list[Utterance]:
         return [u for u in needed if not self.store.has(SEGMENTS, self.keys[u])]
 
     def submit(self, utterances: Sequence[Utterance]) -> dict[Future[Spoken], list[Utterance]]:
         if not utterances:
             return {}
-        return submit(self.pool(), self.voice, utterances, self.keys, self.store)
+        return submit(self._workers.pool(), self.voice, utterances, self.keys, self.store)
 
     def spoken(self, utterances: Sequence[Utterance]) -> Iterator[list[Utterance]]:
         """Speak `utterances` into the store, yielding each batch once its clips are there."""
@@ -344,7 +371,7 @@ class Speech:
         """Speak one clip into the store now, and return it: it comes back through the
         pipe, since in the store it could vanish again (a `cache clear` meanwhile)."""
         key = self.keys[utterance]
-        task = self.pool().submit(
+        task = self._workers.pool().submit(
             _synthesize_batch, self.voice, [utterance], self.store, [key], True
         )
         spoken = finished(task)
