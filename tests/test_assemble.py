@@ -256,8 +256,8 @@ def test_speech_without_pauses_is_at_audiobook_pace(measured: dict) -> None:
 
 
 def _paragraphs(edited: int | None = None, sentences: tuple[int, ...] = (1,)) -> Script:
-    """One chapter of 60 paragraphs of three sentences (those `sentences` of paragraph
-    `edited` reworded)."""
+    """One chapter of 60 paragraphs of three pieces, a clause then two sentences (those
+    `sentences` of paragraph `edited` reworded)."""
     edits = {(edited, s) for s in sentences}
     return Script(
         "t",
@@ -268,7 +268,7 @@ def _paragraphs(edited: int | None = None, sentences: tuple[int, ...] = (1,)) ->
                 tuple(
                     Segment(
                         f"Paragraph {p}{' now' if (p, s) in edits else ''}, sentence {s}.",
-                        900 if s == 2 else 500,
+                        (250, 500, 900)[s],
                     )
                     for p in range(60)
                     for s in range(3)
@@ -292,16 +292,18 @@ def _block_keys(script: Script, voice: str = "voice") -> list[str]:
 def test_a_chapter_is_encoded_in_blocks_and_an_edit_changes_only_its_own() -> None:
     script = _paragraphs()
     specs = chapter_specs(script, _keys(script), AudioFormat(), "encoder")
-    assert 8 <= len(specs) <= 40  # cut at about one paragraph end in three
-    for block, following in itertools.pairwise(specs):  # cut in a paragraph pause
-        assert block.parts[-1][1] + following.lead_ms == 900 and following.lead_ms == 450
+    assert 4 <= len(specs) <= 30  # cut at about one sentence end in ten
+    for block, following in itertools.pairwise(specs):  # cut in the middle of a sentence pause
+        pause = block.parts[-1][1] + following.lead_ms
+        assert pause in (500, 900) and following.lead_ms == pause // 2
     before = set(_block_keys(script))
-    for edited in (0, 29, 59):  # inside a paragraph: only its block changes
-        after = set(_block_keys(_paragraphs(edited)))
+    for edited in (0, 29, 59):  # a clause: only its block changes
+        after = set(_block_keys(_paragraphs(edited, (0,))))
         assert len(after - before) == len(before - after) == 1, edited
-    for edited in range(60):  # its last sentence: a cut after it may come or go
-        after = set(_block_keys(_paragraphs(edited, (2,))))
-        assert len(after - before) <= 2 and len(before - after) <= 2, edited
+    for edited in range(60):  # a sentence: a cut after it may come or go
+        for sentence in (1, 2):
+            after = set(_block_keys(_paragraphs(edited, (sentence,))))
+            assert 1 <= len(after - before) <= 2 and 1 <= len(before - after) <= 2, edited
     # every block is levelled by the voice's gain: another level re-encodes them all
     assert not set(_block_keys(script, "a louder voice")) & before
 

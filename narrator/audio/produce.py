@@ -1,7 +1,7 @@
 """Synthesize and encode at once, on every core, holding one clip per block in memory.
 
 Speech workers (processes) put each clip into the store as they speak it. As soon as the
-last clip of a block (a run of a chapter's paragraphs, see assemble) is there, a thread
+last clip of a block (a run of a chapter's sentences, see assemble) is there, a thread
 levels and encodes that block with ffmpeg, streaming its clips from the store, while the
 workers go on with the next blocks. Encoded blocks wait on disk until the episode is
 joined. So no stage waits for work it does not need, both cores stay busy, and memory
@@ -63,13 +63,10 @@ def produce(
     seconds: dict[str, float] = {}
     spooled: dict[int, SpooledChapter] = {}
     waiting: dict[int, set[Utterance]] = {}
+    stored = [cache is not None and cache.has(CHAPTERS, spec.key) for spec in specs]
     for index, spec in enumerate(specs):
-        found = cached_chapter(spec, cache, _spooled_at(spool_dir, index))
-        if found is None:  # it needs its clips and the voice's level
+        if not stored[index]:  # it needs its clips and the voice's level
             waiting[index] = {LEVEL_REFERENCE, *(u for u, _ in spec.parts)}
-        else:
-            spooled[index] = found
-    reused = frozenset(spooled)
     # Longest blocks first: their encodings, the longest, start earliest, and what is
     # left to encode once the speaking is done is the shortest blocks.
     order = sorted(waiting, key=lambda i: -sum(len(u.text) for u, _ in specs[i].parts))
@@ -77,6 +74,16 @@ def produce(
     needed = list(dict.fromkeys([*first, *(u for i in order for u, _ in specs[i].parts)]))
     missing = speech.missing(needed)
     unspoken = set(missing)
+    batches = speak_batches(speech, missing, progress)  # the workers start on them now
+    for index, spec in enumerate(specs):  # meanwhile, the blocks from the cache
+        found = (
+            cached_chapter(spec, cache, _spooled_at(spool_dir, index)) if stored[index] else None
+        )
+        if found is not None:
+            spooled[index] = found
+        elif stored[index]:  # not whole after all: encoded again, clips spoken if need be
+            waiting[index] = {LEVEL_REFERENCE, *(u for u, _ in spec.parts)}
+    reused = frozenset(spooled)
     for clips in waiting.values():
         clips &= unspoken
     to_encode = len(waiting)
@@ -98,7 +105,7 @@ def produce(
 
         start_ready()
         try:
-            for batch in speak_batches(speech, missing, progress):
+            for batch in batches:
                 for clips in waiting.values():
                     clips.difference_update(batch)
                 start_ready()

@@ -362,8 +362,14 @@ class Speech:
         return submit(self._workers.pool(), self.voice, utterances, self.keys, self.store)
 
     def spoken(self, utterances: Sequence[Utterance]) -> Iterator[list[Utterance]]:
-        """Speak `utterances` into the store, yielding each batch once its clips are there."""
-        for batch, spoken in _as_done(self.submit(utterances)):
+        """Speak `utterances` into the store: queued at once; the iterator yields each batch
+        once its clips are there."""
+        return self._collected(self.submit(utterances))
+
+    def _collected(
+        self, pending: dict[Future[Spoken], list[Utterance]]
+    ) -> Iterator[list[Utterance]]:
+        for batch, spoken in _as_done(pending):
             self.cpu += spoken.cpu
             yield batch
 
@@ -391,24 +397,21 @@ class Speech:
 def speak_batches(
     speech: Speech, missing: Sequence[Utterance], progress: ProgressCallback | None
 ) -> Iterator[list[Utterance]]:
-    """Synthesize `missing` into the store, yielding each batch as it is done and
-    reporting progress in characters spoken."""
-    total, said = sum(len(u.text) for u in missing), 0
-    for batch in speech.spoken(missing):
+    """Synthesize `missing` into the store (queued at once, with the local pool), yielding
+    each batch as it is done and reporting progress in characters spoken."""
+    total = sum(len(u.text) for u in missing)
+    return _reported(speech.spoken(missing), total, progress)
+
+
+def _reported(
+    done: Iterator[list[Utterance]], total: int, progress: ProgressCallback | None
+) -> Iterator[list[Utterance]]:
+    said = 0
+    for batch in done:
         said += sum(len(u.text) for u in batch)
         if progress is not None:
             progress("synthesizing", said, total)
         yield batch
-
-
-def speak_all(
-    speech: Speech, needed: Sequence[Utterance], progress: ProgressCallback | None
-) -> frozenset[Utterance]:
-    """Make sure every clip of `needed` is in the store; returns those synthesized."""
-    missing = speech.missing(needed)
-    for _ in speak_batches(speech, missing, progress):
-        pass
-    return frozenset(missing)
 
 
 def _as_done(
