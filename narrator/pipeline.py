@@ -497,16 +497,18 @@ def build_all(request: BuildRequest, reporter: Reporter) -> list[BuildResult]:
     with ExitStack() as stack:
         shared: list[Workers] = []  # with the settings of the first essay to ask
 
-        def marking_up(settings: Settings) -> None:
+        def marking_up(first: bool, settings: Settings) -> None:
             # a new or edited essay will have sentences to speak: start a speech worker
-            # now, while the essay is read
+            # now, while the essay is read, with the first essay's voice ready (the
+            # workers serve that voice only)
             if not shared:
                 shared.append(Workers(settings.jobs, stack))
             if not request.dry_run and settings.cluster is None:
-                shared[0].start_one()
+                shared[0].start_one(voice_of(settings) if first else None)
 
         prepared = [
-            prepare(path, request.overrides, request.config_file, use, marking_up) for path in paths
+            prepare(path, request.overrides, request.config_file, use, partial(marking_up, i == 0))
+            for i, path in enumerate(paths)
         ]
         for one in prepared:
             for warning in one.warnings:

@@ -31,9 +31,15 @@ SHARED = REPO.parent / "shared"
 SEED = SHARED / "seeds" / "000_52290ec427b70c5b.txt"
 EMERSON = SHARED / "corpus" / "emerson-nature.md"
 THOREAU = SHARED / "corpus" / "thoreau-civil-disobedience.md"
-# a sentence of the longest chapter (VI, Idealism), and the same sentence edited
+# a sentence of the longest chapter (VI, Idealism), and the same sentence edited in turn
 SENTENCE = "To this one end of Discipline, all parts of nature conspire."
-EDITED = "To this one end of Discipline, all the parts of nature conspire."
+EDITS = (
+    "To this one end of Discipline, all the parts of nature conspire.",
+    "To this one end of Discipline, all of the parts of nature conspire.",
+    "To this one end of Discipline, every part of nature conspires.",
+    "To this end of Discipline, all parts of nature conspire.",
+    "To this one end, Discipline, all parts of nature conspire.",
+)
 CHAPTER_2 = "### CHAPTER I\n"
 INSERTED = "A paragraph written today. It has two sentences.\n\n"
 STAGES = ("parse", "synthesize", "assemble and encode", "join and tag")
@@ -82,6 +88,7 @@ def _children_cpu() -> float:
 def run(cmd: list[str], cache: Path, sample: bool = False) -> Ran:
     """Run a command; its wall time, stdout, (if `sample`) peak tree PSS and tree CPU."""
     env = {**os.environ, "NARRATOR_CACHE_DIR": str(cache), "COLUMNS": "200"}
+    os.sync()  # what an earlier run wrote is on disk: its write-back is not timed here
     peak = 0
     cpu = _children_cpu()
     started = time.perf_counter()
@@ -200,36 +207,45 @@ def reused(stdout: str) -> str:
     return found[0] if found else "?"
 
 
-def rebuilds(work: Path) -> None:
-    """Cold build, unchanged rebuild, one sentence of the longest chapter edited, a
-    paragraph inserted (emerson)."""
+def rebuilds(work: Path, runs: int) -> None:
+    """Cold build, then (medians of `runs`) unchanged rebuilds and rebuilds after a
+    one-sentence edit of the longest chapter (each run edits the same sentence anew), then
+    a paragraph inserted (emerson)."""
     essay = work / "emerson-nature.md"
     out = work / "out.mp3"
     cache = work / "cache-rebuild"
     shutil.copyfile(EMERSON, essay)
+    text = EMERSON.read_text("utf-8")
     cold = run(narrator("build", essay, "-o", out, "-q"), cache)
     before = out.read_bytes()
-    noop = run(narrator("build", essay, "-o", out), cache)
+    noops = [run(narrator("build", essay, "-o", out), cache) for _ in range(runs)]
     unchanged = out.read_bytes() == before
-    essay.write_text(EMERSON.read_text("utf-8").replace(SENTENCE, EDITED, 1), "utf-8")
-    edit = run(narrator("build", essay, "-o", out), cache)
+    edits = []
+    for edited in (EDITS * runs)[:runs]:
+        essay.write_text(text.replace(SENTENCE, edited, 1), "utf-8")
+        edits.append(run(narrator("build", essay, "-o", out), cache))
     run(narrator("build", essay, "-o", work / "clean.mp3", "-q"), work / "cache-clean")
     identical = (work / "clean.mp3").read_bytes() == out.read_bytes()
-    print(f"emerson-nature.md rebuilds (one run each; {_load()})")
+    print(f"emerson-nature.md rebuilds (medians of {runs}; {_load()})")
     print(f"  cold build               {cold.seconds:7.2f} s   cpu {cold.cpu:6.2f} s")
-    edited = f"in the longest chapter; identical to a clean build: {identical}"
-    for name, ran, said in (
-        ("unchanged rebuild", noop, f"bytes unchanged: {unchanged}"),
-        ("one sentence edited", edit, edited),
+    edited = f"in the longest chapter; the last identical to a clean build: {identical}"
+    for name, done, said in (
+        ("unchanged rebuild", noops, f"bytes unchanged: {unchanged}"),
+        ("one sentence edited", edits, edited),
     ):
-        share = ran.seconds / cold.seconds
-        print(f"  {name:<24} {ran.seconds:7.2f} s   cpu {ran.cpu:6.2f} s  = {share:.3f} of cold"
-              f"  ({said}; {reused(ran.stdout)})")  # fmt: skip
-        wall, cpu = stage_seconds(ran.stdout), stage_seconds(ran.stdout, "cpu")
-        parts = (f"{stage} {wall[stage]:.2f} s (cpu {cpu.get(stage, 0):.2f})" for stage in wall)
-        print("    stages: " + ", ".join(parts))
-    text = EMERSON.read_text("utf-8").replace(SENTENCE, EDITED, 1)
-    essay.write_text(text.replace(CHAPTER_2, CHAPTER_2 + "\n" + INSERTED, 1), "utf-8")
+        seconds = statistics.median(r.seconds for r in done)
+        cpu = statistics.median(r.cpu for r in done)
+        print(f"  {name:<24} {seconds:7.2f} s   cpu {cpu:6.2f} s  = {seconds / cold.seconds:.3f}"
+              f" of cold  ({said}; {reused(done[-1].stdout)})")  # fmt: skip
+        print(f"    each run: {', '.join(f'{r.seconds:.2f}' for r in done)} s")
+        ran = done[len(done) // 2]
+        wall, stage_cpu = stage_seconds(ran.stdout), stage_seconds(ran.stdout, "cpu")
+        parts = (
+            f"{stage} {wall[stage]:.2f} s (cpu {stage_cpu.get(stage, 0):.2f})" for stage in wall
+        )
+        print("    stages of one: " + ", ".join(parts))
+    inserted_text = text.replace(SENTENCE, EDITS[0], 1)
+    essay.write_text(inserted_text.replace(CHAPTER_2, CHAPTER_2 + "\n" + INSERTED, 1), "utf-8")
     plan = run(narrator("build", essay, "--dry-run"), cache).stdout
     row = next(line for line in plan.splitlines() if "CHAPTER I " in line)
     inserted = run(narrator("build", essay, "-o", out), cache)
@@ -329,7 +345,7 @@ def main() -> None:
             print("start-up (medians of 5)")
             startup(work)
         if "rebuild" in parts:
-            rebuilds(work)
+            rebuilds(work, max(args.runs, 5))
         if "m4b" in parts:
             m4b_rebuild(work)
         if "piper" in parts:

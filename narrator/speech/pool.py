@@ -311,10 +311,13 @@ class Workers:
             self.stop()
         return False
 
-    def start_one(self) -> None:
+    def start_one(self, voice: Voice | None = None) -> None:
         """Start a worker now, in the background, rather than when the first batch is
-        submitted: while an edited essay is read, say."""
-        self.pool().submit(_ready)
+        submitted (while an edited essay is read, say), and with `voice` its engine too."""
+        if voice is None:
+            self.pool().submit(_ready)
+        else:
+            self.pool().submit(segment_payloads, voice, [], [])
 
     def stop(self) -> None:
         """Stop the workers now, if any were started (an interrupted or failed build)."""
