@@ -95,7 +95,8 @@ def prepare(
     essay = titled(draft, essay_path, settings.title)
     if settings.author:
         essay = replace(essay, author=settings.author)
-    script = _script(essay, settings, open_cache(settings) if use_cache else None, marking_up)
+    cache = open_cache(settings) if use_cache else None
+    script = _script(essay, essay_path, settings, cache, marking_up)
     warnings = (*essay.warnings, *reading_warnings(essay, source.text, settings.reading))
     seconds = time.perf_counter() - started
     config_path = config_file or find_config(essay_path)
@@ -114,6 +115,7 @@ def prepare(
 
 def _script(
     essay: Essay,
+    essay_path: Path,
     settings: Settings,
     cache: AudioCache | None,
     marking_up: Callable[[Settings], None] | None = None,
@@ -144,7 +146,8 @@ def _script(
             pass  # written by another version of narrator: make it again
     if marking_up is not None:
         marking_up(settings)
-    revision = (MARKUP_REVISION, __version__)
+    # one memo per essay file, so that builds of two essays do not overwrite each other's
+    revision = (MARKUP_REVISION, __version__, str(essay_path.resolve()))
     split = _Memo(cache, content_key("sentence ends", *revision), sentence_ends, _is_ends)
     read = _Memo(cache, content_key("readings", *revision, repr(reading)), reading, _is_text)
     script = build_script(essay, pauses, read, opening, split)
@@ -163,8 +166,8 @@ class _Memo(Generic[_T]):
     and reads again only the pieces that changed: sentence splitting (pysbd) and
     normalization are most of the time reading an essay takes (emerson: 0.5 and 0.2 s).
 
-    Any build may overwrite the entry with its own pieces' results: they are results of the
-    same function, so only the time saved depends on which build wrote last. A value that
+    Another build may overwrite the entry with its own pieces' results: they are results of
+    the same function, so only the time saved depends on which build wrote last. A value that
     does not pass `valid` (an entry another program wrote, say) is worked out again."""
 
     def __init__(
