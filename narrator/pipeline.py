@@ -344,6 +344,7 @@ class EpisodePlan:
     specs: tuple[ChapterSpec, ...]  # each chapter's parts and cache key
     tags: EpisodeTags
     ffmpeg: str
+    encoder: str  # ffmpeg's version, in the keys of what it makes
 
 
 def plan_episode(
@@ -378,7 +379,8 @@ def plan_episode(
             for name, fade_in, fade_out in ((settings.intro, 0.5, 1.5), (settings.outro, 1.0, 2.0))
         )
     )
-    specs = chapter_specs(script, keys, settings.audio, ffmpeg_version(ffmpeg), framing)
+    encoder = ffmpeg_version(ffmpeg)
+    specs = chapter_specs(script, keys, settings.audio, encoder, framing)
     tags = EpisodeTags(
         title=essay.title,
         author=essay.author,
@@ -389,7 +391,7 @@ def plan_episode(
         cover=_cover(prepared, use_cache) if with_cover else None,
         language=settings.language or voice_language(settings.voice),
     )
-    return EpisodePlan(prepared, output, voice, keys, tuple(specs), tags, ffmpeg)
+    return EpisodePlan(prepared, output, voice, keys, tuple(specs), tags, ffmpeg, encoder)
 
 
 def _cover(prepared: Prepared, use_cache: bool) -> Cover:
@@ -586,7 +588,7 @@ def build(
     from narrator.audio.tag import id3_tag
     from narrator.publish.sidecars import sidecar_files, sidecar_paths
     from narrator.speech.cluster import ClusterSpeech
-    from narrator.speech.engine import SAMPLE_RATE
+    from narrator.speech.engine import LEVEL_REFERENCE, SAMPLE_RATE
     from narrator.speech.pool import Speech, Workers
 
     begun, cpu_begun = time.perf_counter(), cpu_seconds()
@@ -613,7 +615,8 @@ def build(
                 else ClusterSpeech(cluster, plan.voice, plan.keys, store)
             )
 
-            voice = VoiceLevel(speech.clip, SAMPLE_RATE, ffmpeg)
+            reference = content_key("level", plan.keys[LEVEL_REFERENCE], plan.encoder)
+            voice = VoiceLevel(speech.clip, SAMPLE_RATE, ffmpeg, cache, reference)
 
             def encode(spec: ChapterSpec, clip_of: ClipSource, out: Path) -> SpooledChapter:
                 # for m4b levelled PCM, encoded to AAC once the whole episode is there

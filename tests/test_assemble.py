@@ -23,6 +23,7 @@ from pydub import AudioSegment
 from pydub.silence import detect_silence
 
 from narrator.audio.assemble import (
+    LEVELS,
     ChapterSpec,
     VoiceLevel,
     cached_chapter,
@@ -351,10 +352,15 @@ def test_every_block_join_falls_in_a_pause_that_keeps_its_length(
         meant = _silent_ms(source, len(before) // 2, SAMPLE_RATE)
         assert abs(_silent_ms(samples, at, rate) - meant) <= 30, number
     voice = VoiceLevel(clip, SAMPLE_RATE, ffmpeg_exe())
+    cache.put(LEVELS, "level key", b"not a number")  # unreadable: measured again, and kept
+    VoiceLevel(clip, SAMPLE_RATE, ffmpeg_exe(), cache, "level key").loudness([b""])
+    remembered = VoiceLevel(clip, SAMPLE_RATE, str(tmp_path / "no-ffmpeg"), cache, "level key")
     for spec in plan.specs:  # each block's loudness is estimated as ffmpeg measures it
         pieces = list(chapter_pieces(spec, clip, SAMPLE_RATE))
         measured = measure_loudness(ffmpeg_exe(), pieces, SAMPLE_RATE)
         assert voice.loudness(pieces) == pytest.approx(measured, abs=0.6)
+        # the reference's loudness, as kept in the cache, is ffmpeg's: no ffmpeg needed
+        assert remembered.loudness(pieces) == voice.loudness(pieces)
     chapters = chapters_of(seed_mp3)
     for _, start, end in chapters:
         cut = tmp_path / "chapter.wav"

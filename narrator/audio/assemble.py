@@ -44,6 +44,7 @@ from narrator.model import (
 from narrator.speech.engine import LEVEL_REFERENCE
 
 CHAPTERS = "chapters"  # cache kind: one chapter's MP3 frames
+LEVELS = "levels"  # cache kind: the loudness ffmpeg measured of a voice's reference clip
 _CHAPTER_FORMAT = 5  # of a cached block (chapter_entry): 5 fills whole frames, VoiceLevel
 _CHAPTER_LEAD_MS = 700  # silence a chapter opens with, taken from the pause before it
 _BLOCK_PAUSE_MS = 500  # a chapter is cut into blocks only at pauses this long (sentence ends)
@@ -325,18 +326,40 @@ class VoiceLevel:
     0.55 LU (one gain for the whole voice was up to 4.2 LU off for Piper's short chapters).
     So a block's gain depends on its own clips and the voice, not on its neighbours."""
 
-    def __init__(self, clip_of: ClipSource, sample_rate: int, ffmpeg: str):
+    def __init__(
+        self,
+        clip_of: ClipSource,
+        sample_rate: int,
+        ffmpeg: str,
+        cache: AudioCache | None = None,
+        key: str = "",
+    ):
+        """`key` names the reference's measured loudness in `cache` (kind `LEVELS`): the
+        clip's key and ffmpeg's version, so a rebuild need not start ffmpeg to measure it."""
         self._clip_of, self._rate, self._ffmpeg = clip_of, sample_rate, ffmpeg
+        self._cache, self._key = cache, key
         self._lock = threading.Lock()
         self._reference: tuple[float, float | None] | None = None
+
+    def _measured(self, clip: bytes) -> float:
+        found = self._cache.get(LEVELS, self._key) if self._cache is not None else None
+        try:
+            return float(found) if found is not None else self._measure(clip)
+        except ValueError:  # not a number: measured again
+            return self._measure(clip)
+
+    def _measure(self, clip: bytes) -> float:
+        loudness = measure_loudness(self._ffmpeg, [clip], self._rate)
+        if self._cache is not None:
+            self._cache.put(LEVELS, self._key, repr(loudness).encode())
+        return loudness
 
     def loudness(self, pcm: Iterable[bytes]) -> float:
         """The estimated integrated loudness (LUFS) of this voice's `pcm`."""
         with self._lock:
             if self._reference is None:
                 clip = self._clip_of(LEVEL_REFERENCE)
-                loudness = measure_loudness(self._ffmpeg, [clip], self._rate)
-                self._reference = loudness, gated_level([clip], self._rate)
+                self._reference = self._measured(clip), gated_level([clip], self._rate)
         reference, reference_level = self._reference
         level = gated_level(pcm, self._rate)
         if level is None or reference_level is None:
