@@ -190,16 +190,13 @@ MIN_PAUSE_MS = 460
 
 
 @pytest.fixture(scope="module")
-def measured(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    folder = tmp_path_factory.mktemp("pacing")
-    out = folder / "seed.mp3"
-    for args in (["build", SEED, "-o", out, "-q"], ["script", SEED, "--format", "json"]):
-        proc = subprocess.run(
-            [sys.executable, "-m", "narrator", *map(str, args)],
-            capture_output=True, text=True, check=True, cwd=folder,
-        )  # fmt: skip
+def measured(seed_mp3: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "narrator", "script", str(SEED), "--format", "json"],
+        capture_output=True, text=True, check=True, cwd=tmp_path_factory.mktemp("pacing"),
+    )  # fmt: skip
     script = json.loads(proc.stdout)
-    audio = AudioSegment(decode(out, RATE), sample_width=2, frame_rate=RATE, channels=1)
+    audio = AudioSegment(decode(seed_mp3, RATE), sample_width=2, frame_rate=RATE, channels=1)
     silences = detect_silence(audio, MIN_PAUSE_MS, silence_thresh=-45, seek_step=5)
     return {"script": script, "silences": silences, "duration_ms": len(audio)}
 

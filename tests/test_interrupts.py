@@ -129,6 +129,8 @@ def test_a_killed_build_leaves_no_process_and_the_next_build_cleans_up(
     mine = [place["tmp"] / "narrator-notes", work / ".out.mp3.backup.partial"]
     for path in (dead_partial, live_partial, *mine):
         path.write_bytes(b"x" * 1000)
+    # the next build cleans up whatever it builds: a short essay, not the seed again
+    (work / "essay.txt").write_text("# Next\n\nA short essay this time.\n", encoding="utf-8")
     done = start(place)
     _, stderr = done.communicate(timeout=300)
     assert done.returncode == 0, stderr

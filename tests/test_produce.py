@@ -50,7 +50,7 @@ def _script(chapters: int, sentences: int) -> Script:
 
 
 def test_a_chapter_is_encoded_while_later_chapters_are_still_being_spoken(tmp_path: Path) -> None:
-    script = _script(chapters=3, sentences=150)  # about 6 batches per chapter
+    script = _script(chapters=3, sentences=50)  # 2 batches per chapter (pool._BATCH_CHARS)
     voice = Voice(EspeakConfig("gmw/en-us"), Prosody(155, 50, 1.0))
     keys = utterance_keys(script, voice)
     specs = chapter_specs(script, keys, AudioFormat(), ffmpeg_version(ffmpeg_exe()))
