@@ -303,10 +303,11 @@ class Workers:
         with self._lock:
             if self._pool is None:
                 self._pool = self._stack.enter_context(synthesis_pool(self._jobs))
-                self._stack.push(self._stop_on_error)  # on an error, rather than wait for them
+                self._stack.push(self.stop_on_error)  # on an error, rather than wait for them
             return self._pool
 
-    def _stop_on_error(self, kind: type[BaseException] | None, *_: object) -> bool:
+    def stop_on_error(self, kind: type[BaseException] | None, *_: object) -> bool:
+        """An exit callback (ExitStack.push): on an interrupt or error, stop the workers."""
         if kind is not None:
             self.stop()
         return False
@@ -342,14 +343,9 @@ class Speech:
         self.voice, self.keys, self.store, self._workers = voice, keys, store, workers
         self.respoken: set[Utterance] = set()
         self.cpu = 0.0  # CPU seconds the workers spent speaking for this build
+        # on an interrupt or error, stop the workers (shared ones too: the command ends);
         # registered after the build's scratch folder, so it runs before its removal
-        stack.push(self._stop_on_error)
-
-    def _stop_on_error(self, kind: type[BaseException] | None, *_: object) -> bool:
-        """On an interrupt or error, stop the workers (shared ones too: the command ends)."""
-        if kind is not None:
-            self._workers.stop()
-        return False
+        stack.push(workers.stop_on_error)
 
     @property
     def workers(self) -> int | None:
