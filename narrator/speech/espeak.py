@@ -207,7 +207,6 @@ class Pyttsx3Engine:
     def __init__(self, config: EngineConfig) -> None:
         self.location: EspeakLocation = _location(config)
         self._tmp = scratch_dir("engine")
-        self._wav = Path(self._tmp.name) / "utterance.wav"
         data = self.location.data or system_data_dir()
         self._steady = data is not None
         loaded = self.location
@@ -328,10 +327,15 @@ class Pyttsx3Engine:
         self._engine.setProperty("volume", prosody.volume)
 
     def _utter(self, text: str) -> bytes:
-        """Synthesize one short utterance, waiting until it is really done."""
+        """Synthesize one short utterance, waiting until it is really done.
+
+        The driver writes its WAV into memory: `wave.open` takes a file object as well as
+        a name, and a file on disk, truncated and written twice per segment, cost the
+        speech workers about 3 s of system time on emerson-nature.md."""
         self._finished.clear()
+        wav_file = io.BytesIO()
         with contextlib.redirect_stdout(io.StringIO()):
-            self._engine.save_to_file(text, str(self._wav))
+            self._engine.save_to_file(text, wav_file)
             self._engine.runAndWait()
             finished = self._finished.wait(_FINISH_TIMEOUT_S)
         if not finished:
@@ -341,7 +345,8 @@ class Pyttsx3Engine:
             )
         while self._espeak.IsPlaying() or self._engine.proxy.isBusy():
             time.sleep(0.002)
-        with wave.open(str(self._wav), "rb") as wav:
+        wav_file.seek(0)
+        with wave.open(wav_file, "rb") as wav:
             if wav.getframerate() != SAMPLE_RATE or wav.getsampwidth() != 2:
                 raise DependencyError("espeak-ng produced an unexpected audio format")
             return wav.readframes(wav.getnframes())
