@@ -745,8 +745,7 @@ def say(text: str, settings: Settings, out: Path) -> str:
     file, or an MP3 when `out` ends in .mp3. Returns the text as spoken."""
     import wave
 
-    from narrator.audio.assemble import encode_args
-    from narrator.ffmpeg import convert
+    from narrator.audio.mp3encode import encode_mp3
     from narrator.speech import registry
     from narrator.speech.engine import SAMPLE_RATE
     from narrator.speech.trim import trim_silence
@@ -763,8 +762,8 @@ def say(text: str, settings: Settings, out: Path) -> str:
     pcm = trim_silence(engine.synthesize(spoken, voice.prosody).pcm, SAMPLE_RATE)
     with atomic_output(out) as temp:
         if out.suffix.lower() == ".mp3":
-            args = encode_args(SAMPLE_RATE, settings.audio, 0.0)  # the build's own encoder
-            temp.write_bytes(convert(find_ffmpeg(settings.ffmpeg), args, pcm))
+            with temp.open("wb") as file:  # the build's own encoder
+                encode_mp3([pcm], SAMPLE_RATE, settings.audio, 0.0, file)
         else:
             with wave.open(str(temp), "wb") as wav:
                 wav.setnchannels(1)

@@ -297,15 +297,16 @@ def test_an_unchanged_rebuild_loads_no_library_it_does_not_need(
 def test_verbose_logs_commands_cache_and_library(
     narrate, tmp_path: Path, fresh_cache: Path
 ) -> None:
-    """-v shows a maintainer what a build ran: each ffmpeg command line, whole, cache
-    misses then hits, and the espeak-ng library in use."""
+    """-v shows a maintainer what a build ran: each ffmpeg command line, whole (here the
+    voice's loudness), each MP3 encoding, cache misses then hits, and the espeak-ng
+    library in use."""
     essay = tmp_path / "short.md"
     essay.write_text("# Short\n\nOne sentence here.\n", encoding="utf-8")
     first = narrate("-v", "build", essay, "-o", tmp_path / "a.mp3", "-q")
     assert first.code == 0, first.stderr
-    assert re.search(
-        r"^narrator: narrator\.ffmpeg: run: \S*ffmpeg\S* .*libmp3lame", first.stderr, re.M
-    )
+    logged = first.stderr
+    assert re.search(r"^narrator: narrator\.ffmpeg: run: \S*ffmpeg\S* .*ebur128", logged, re.M)
+    assert re.search(r"^narrator: narrator\.audio\.mp3encode: encode: lameenc ", logged, re.M)
     assert "cache miss: segments" in first.stderr
     assert re.search(r"espeak-ng library: \S+ \((bundled|system|configured)\)", first.stderr)
     again = narrate("-v", "build", essay, "-o", tmp_path / "b.mp3", "-q")

@@ -175,14 +175,15 @@ def test_ctrl_c_without_the_cache_is_clean(place: dict[str, Path], delay: float)
 def test_sigint_to_the_main_process_stops_a_long_encode_at_once(
     place: dict[str, Path],
 ) -> None:
-    # an ffmpeg whose MP3 encodes take two minutes, as a very long chapter would
+    # an ffmpeg whose levelling of m4b blocks takes two minutes, as a very long chapter's
+    # would (MP3 blocks are encoded in-process: test_produce stops those)
     slow = place["work"] / "slow-ffmpeg"
     slow.write_text(
-        f'#!/bin/sh\ncase "$*" in *libmp3lame*) exec sleep 120;; esac\nexec {ffmpeg_exe()} "$@"\n'
+        f'#!/bin/sh\ncase "$*" in *alimiter*) exec sleep 120;; esac\nexec {ffmpeg_exe()} "$@"\n'
     )
     slow.chmod(0o755)
     (place["work"] / "essay.txt").write_text("# One\n\nA short chapter.\n", encoding="utf-8")
-    proc = start(place, "-j", "1", NARRATOR_FFMPEG=str(slow))
+    proc = start(place, "-j", "1", "--format", "m4b", "-o", "out.m4b", NARRATOR_FFMPEG=str(slow))
     try:
         encoding = lambda: any(  # noqa: E731
             cmdline(pid).startswith("sleep 120") for pid in descendants(proc.pid)

@@ -4,8 +4,10 @@ without the cache leaves nothing behind."""
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
 
+import pytest
 from helpers import ffmpeg_exe
 
 from narrator.audio.assemble import (
@@ -23,6 +25,7 @@ from narrator.model import (
     Script,
     ScriptChapter,
     Segment,
+    Utterance,
     utterance_of,
 )
 from narrator.speech.engine import LEVEL_REFERENCE, SAMPLE_RATE, Prosody
@@ -84,3 +87,38 @@ def test_no_cache_build_leaves_no_scratch_files(narrate, tmp_path: Path) -> None
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "tmp") == [
         "e.chapters.json", "e.md", "e.mp3", "e.png", "e.vtt",
     ]  # fmt: skip
+
+
+def test_an_interrupt_stops_a_running_encode_at_its_next_clip(tmp_path: Path) -> None:
+    """Ctrl-C while a block is encoding (in this process) ends the build at once: the
+    encode stops at its next clip instead of finishing its block."""
+    script = _script(chapters=2, sentences=40)  # two blocks: the second is spoken meanwhile
+    voice = Voice(EspeakConfig("gmw/en-us"), Prosody(155, 50, 1.0))
+    keys = utterance_keys(script, voice)
+    specs = chapter_specs(script, keys, AudioFormat(), ffmpeg_version(ffmpeg_exe()))
+    store = AudioCache(tmp_path / "store")
+    fetched: list[str] = []
+    interrupted: list[float] = []
+
+    def encode(spec: ChapterSpec, clip_of: ClipSource, out: Path) -> SpooledChapter:
+        def slowly(spoken: Utterance) -> bytes:  # a clip a tenth of a second: a long block
+            fetched.append(spoken.text)
+            time.sleep(0.1)
+            return clip_of(spoken)
+
+        return encode_chapter(
+            spec, slowly, SAMPLE_RATE, AudioFormat(), ffmpeg_exe(), out, lambda _: -19.0
+        )
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if fetched and not interrupted:  # as Ctrl-C would, in the main thread
+            interrupted.append(time.monotonic())
+            raise KeyboardInterrupt
+
+    with contextlib.ExitStack() as stack:
+        speech = Speech(voice, keys, store, Workers(1, stack), stack)
+        with pytest.raises(KeyboardInterrupt):
+            produce(specs, speech, None, tmp_path, encode, jobs=1, progress=progress)
+        took = time.monotonic() - interrupted[0]
+    assert took < 0.5, f"the encode went on for {took:.1f} s"
+    assert 0 < len(fetched) < 10  # of the block's 40 clips

@@ -27,6 +27,14 @@ from functools import lru_cache
 from pathlib import Path
 
 from narrator.atomic import file_chunks
+from narrator.audio.mp3encode import (
+    ATTACK_MS,
+    LAME_QUALITY,
+    LIMIT,
+    RELEASE_MS,
+    encode_mp3,
+    encoder_version,
+)
 from narrator.audio.mp3frames import count_frames, info_frame, samples_per_frame
 from narrator.cache import AudioCache, content_key, headed, read_header
 from narrator.errors import DependencyError, InputError
@@ -45,19 +53,19 @@ from narrator.speech.engine import LEVEL_REFERENCE
 
 CHAPTERS = "chapters"  # cache kind: one chapter's MP3 frames
 LEVELS = "levels"  # cache kind: the loudness ffmpeg measured of a voice's reference clip
-_CHAPTER_FORMAT = 5  # of a cached block (chapter_entry): 5 fills whole frames, VoiceLevel
+_CHAPTER_FORMAT = 6  # of a cached block (chapter_entry): 6 is encoded in-process (mp3encode)
 _CHAPTER_LEAD_MS = 700  # silence a chapter opens with, taken from the pause before it
 _BLOCK_PAUSE_MS = 500  # a chapter is cut into blocks only at pauses this long (sentence ends)
 # ... at about one such pause in this many: emerson-nature.md's blocks last a minute on
 # average, and the block an edit falls in 2 minutes (cut at one paragraph end in three, as
 # before, they lasted 2 minutes and the one an edit falls in 4.6: a paragraph can be long)
 _BLOCK_EVERY = 10
-_LAME_QUALITY = 7  # LAME -q 7: about twice as fast as the default, no audible loss at 64 kbps
-_QUIET = ["-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact"]
-# Sample peaks limited to -2 dBFS keep true peaks below -1 dBTP after resampling and MP3.
-LIMITER = "alimiter=limit=0.79:level=false:attack=5:release=50"
-# AAC at 64 kbps overshoots more (measured: +1.6 dB over the MP3 limit on the seed essay):
-# for m4b, sample peaks are limited to -4 dBFS, and the encoded episode checked (m4b.py).
+# Levelled PCM for m4b leaves ffmpeg in large writes: by default ffmpeg writes each packet
+# on its own, and reading them cost narrator about 7 s of CPU on emerson-nature.md.
+_BUFFERED = ["-flush_packets", "0"]
+# AAC at 64 kbps overshoots more than MP3 (measured: +1.6 dB over the MP3 limit on the seed
+# essay): for m4b, sample peaks are limited to -4 dBFS, and the encoded episode checked
+# (m4b.py). MP3 blocks are limited in mp3encode.
 AAC_LIMITER = "alimiter=limit=0.63:level=false:attack=5:release=50"
 LIMITER_LOSS_DB = 0.5
 _MAX_GAIN_DB = 20.0
@@ -178,8 +186,9 @@ def chapter_specs(
             "chapter",
             _CHAPTER_FORMAT,
             encoder,
-            _LAME_QUALITY,
-            LIMITER,
+            encoder_version(),
+            LAME_QUALITY,
+            (LIMIT, ATTACK_MS, RELEASE_MS),
             LIMITER_LOSS_DB,
             asdict(fmt),
             leads[number],
@@ -418,24 +427,25 @@ def encode_chapter(
         sizes.append(len(clip))
         return clip
 
-    args = (
-        ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
-         "-af", level_filter(gain, AAC_LIMITER), "-f", "s16le", "pipe:1"]
-        if pcm
-        else encode_args(sample_rate, fmt, gain)
-    )  # fmt: skip
-    mp3_rate = None if pcm else fmt.sample_rate
     with out.open("wb") as file:
-        stream(ffmpeg, args, chapter_pieces(spec, counted, sample_rate, mp3_rate), into=file)
+        if pcm:
+            args = ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
+                    "-af", level_filter(gain, AAC_LIMITER), *_BUFFERED,
+                    "-f", "s16le", "pipe:1"]  # fmt: skip
+            stream(ffmpeg, args, chapter_pieces(spec, counted, sample_rate), into=file)
+        else:
+            pieces = chapter_pieces(spec, counted, sample_rate, fmt.sample_rate)
+            encode_mp3(pieces, sample_rate, fmt, gain, file)
+    mp3_rate = None if pcm else fmt.sample_rate
     spans = chapter_spans(spec, sizes, sample_rate, mp3_rate)
     if pcm:
         return SpooledChapter(out, 0, spans)
     if out.stat().st_size == 0:
-        raise DependencyError("ffmpeg wrote no audio", f"check the ffmpeg at {ffmpeg}")
+        raise DependencyError("the MP3 encoder wrote no audio", "rerun ./scripts/narrate")
     return SpooledChapter(out, count_frames(out), spans)
 
 
-def level_filter(gain_db: float, limiter: str = LIMITER) -> str:
+def level_filter(gain_db: float, limiter: str) -> str:
     """The ffmpeg filter that levels a chapter: its gain, then the true-peak limiter."""
     return f"volume={gain_db:.2f}dB,{limiter}"
 
@@ -449,20 +459,6 @@ def chapter_gain_db(loudness: float, fmt: AudioFormat) -> float:
     if loudness <= _SILENT_LUFS:
         return 0.0
     return round(max(-_MAX_GAIN_DB, min(_MAX_GAIN_DB, target - loudness + LIMITER_LOSS_DB)), 2)
-
-
-def encode_args(source_rate: int, fmt: AudioFormat, gain_db: float) -> list[str]:
-    """ffmpeg arguments: raw mono PCM on stdin, levelled and limited below -1 dBTP, to bare
-    CBR MP3 frames on stdout."""
-    return [
-        "-f", "s16le", "-ar", str(source_rate), "-ac", "1", "-i", "pipe:0",
-        "-af", level_filter(gain_db),
-        "-ar", str(fmt.sample_rate), "-ac", str(fmt.channels),
-        "-c:a", "libmp3lame", "-b:a", f"{fmt.bitrate_kbps}k",
-        "-compression_level", str(_LAME_QUALITY),
-        "-write_xing", "0", "-id3v2_version", "0", "-write_id3v1", "0", *_QUIET,
-        "-f", "mp3", "pipe:1",
-    ]  # fmt: skip
 
 
 def chapter_entry(chapter: SpooledChapter) -> Iterator[bytes]:

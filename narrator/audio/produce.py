@@ -10,6 +10,7 @@ does not grow with the episode's length.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
@@ -92,8 +93,15 @@ def produce(
         if progress is not None:
             progress("encoding", len(spooled) - len(reused), to_encode)
 
+    stopping = threading.Event()  # set when the build stops: running encodes end early
+
+    def clip_of(spoken: Utterance) -> bytes:
+        if stopping.is_set():
+            raise _Stopped
+        return speech.clip(spoken)
+
     def encode_one(index: int) -> tuple[int, SpooledChapter]:
-        return index, encode(specs[index], speech.clip, _spooled_at(spool_dir, index))
+        return index, encode(specs[index], clip_of, _spooled_at(spool_dir, index))
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as encoders:
         encoding: set[Future[tuple[int, SpooledChapter]]] = set()
@@ -118,7 +126,10 @@ def produce(
         except BaseException:
             for future in encoding:
                 future.cancel()
-            stop_running()  # running encodes end now, not when their ffmpeg finishes
+            # running encodes end at their next clip, or now if they wait for ffmpeg, not
+            # when their block is done (a long chapter once took 44 s)
+            stopping.set()
+            stop_running()
             raise
     seconds["assemble and encode"] = time.perf_counter() - started
     return Produced(
@@ -127,6 +138,10 @@ def produce(
         reused,
         seconds,
     )
+
+
+class _Stopped(Exception):
+    """Raised in an encoding thread when the build has stopped (its result is dropped)."""
 
 
 def _spooled_at(spool_dir: Path, index: int) -> Path:
