@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -70,10 +71,11 @@ def headed(header: Mapping[str, Any], body: Iterable[bytes]) -> Iterator[bytes]:
     yield from body
 
 
-def read_header(path: Path) -> tuple[dict[str, Any], int]:
-    """The header of a file holding a `headed` payload, and where its body starts.
-    ValueError when the file does not start with one."""
+def read_header(path: Path, offset: int = 0) -> tuple[dict[str, Any], int]:
+    """The header of a file holding a `headed` payload from `offset` on, and where its body
+    starts. ValueError when the file does not hold one there."""
     with path.open("rb") as file:
+        file.seek(offset)
         size = int.from_bytes(file.read(4), "big")
         blob = file.read(min(size, _MAX_HEADER))
     if len(blob) != size:
@@ -81,7 +83,7 @@ def read_header(path: Path) -> tuple[dict[str, Any], int]:
     header = json.loads(blob)  # a JSONDecodeError or UnicodeDecodeError is a ValueError
     if not isinstance(header, dict):
         raise ValueError("no header")
-    return header, 4 + size
+    return header, offset + 4 + size
 
 
 def content_key(*parts: Any) -> str:
@@ -128,6 +130,38 @@ class AudioCache:
         part of it."""
         with dest.open("wb") as out:
             return self._read(kind, key, out)
+
+    def place_file(self, kind: str, key: str, dest: Path) -> int | None:
+        """Put the whole entry at `dest` and return where its payload starts there; None
+        when it is missing or corrupt. `dest` is a hard link where the file system allows
+        one, so nothing is copied (an unchanged rebuild of emerson-nature.md placed 46 MB),
+        and it stays whole even if the entry is evicted or replaced meanwhile: both
+        remove or rename entries, never write into them."""
+        path = self._path(kind, key)
+        try:
+            try:
+                os.link(path, dest)
+            except FileNotFoundError:
+                raise
+            except OSError:  # another file system, or no links there
+                shutil.copyfile(path, dest)
+            with dest.open("rb") as entry:
+                head = entry.read(len(_MAGIC) + _DIGEST)
+                digest = hashlib.sha256()
+                while chunk := entry.read(CHUNK):
+                    digest.update(chunk)
+        except OSError:
+            log.debug("cache miss: %s %s", kind, key)
+            return None
+        if head != _MAGIC + digest.digest():
+            self._remove(path)
+            dest.unlink(missing_ok=True)
+            log.info("cache entry corrupt, removed: %s %s", kind, key)
+            return None
+        log.debug("cache hit: %s %s", kind, key)
+        with contextlib.suppress(OSError):  # evicted by another build meanwhile: fine
+            os.utime(path)  # least recently used goes first
+        return len(head)
 
     def _read(self, kind: str, key: str, out: BinaryIO) -> bool:
         """Copy the entry's payload to `out` while checking it against its checksum."""

@@ -290,7 +290,7 @@ def _block_keys(script: Script, voice: str = "voice") -> list[str]:
 def test_a_chapter_is_encoded_in_blocks_and_an_edit_changes_only_its_own() -> None:
     script = _paragraphs()
     specs = chapter_specs(script, _keys(script), AudioFormat(), "encoder")
-    assert 4 <= len(specs) <= 30  # cut at about one sentence end in ten
+    assert 12 <= len(specs) <= 90  # cut at about one sentence end in three
     for block, following in itertools.pairwise(specs):  # cut in the middle of a sentence pause
         pause = block.parts[-1][1] + following.lead_ms
         assert pause in (500, 900) and following.lead_ms == pause // 2

@@ -56,10 +56,11 @@ LEVELS = "levels"  # cache kind: the loudness ffmpeg measured of a voice's refer
 _CHAPTER_FORMAT = 6  # of a cached block (chapter_entry): 6 is encoded in-process (mp3encode)
 _CHAPTER_LEAD_MS = 700  # silence a chapter opens with, taken from the pause before it
 _BLOCK_PAUSE_MS = 500  # a chapter is cut into blocks only at pauses this long (sentence ends)
-# ... at about one such pause in this many: emerson-nature.md's blocks last a minute on
-# average, and the block an edit falls in 2 minutes (cut at one paragraph end in three, as
-# before, they lasted 2 minutes and the one an edit falls in 4.6: a paragraph can be long)
-_BLOCK_EVERY = 10
+# ... at about one such pause in this many: emerson-nature.md has 271 blocks of 21 s on
+# average. Each costs a cache entry to read on every rebuild (about 0.3 ms) and a new
+# encoder on a cold build; cut at one pause in ten, its 96 blocks made an edit re-encode
+# two minutes of audio on average, at every pause its 900 made a rebuild 0.5 s slower.
+_BLOCK_EVERY = 3
 # Levelled PCM for m4b leaves ffmpeg in large writes: by default ffmpeg writes each packet
 # on its own, and reading them cost narrator about 7 s of CPU on emerson-nature.md.
 _BUFFERED = ["-flush_packets", "0"]
@@ -105,8 +106,7 @@ def _blocks(script: Script, keys: Mapping[Utterance, str]) -> list[tuple[int, li
     A block ends after a segment followed by a pause of at least `_BLOCK_PAUSE_MS` (a
     sentence's or longer) whose key, a hash of its text and voice, falls in one of
     `_BLOCK_EVERY` classes: on average one such pause in `_BLOCK_EVERY`, chosen by content
-    alone, so an edit changes the blocks around it and no others. Each block costs an
-    ffmpeg start (about 30 ms of CPU), so a cold build is slower with shorter blocks.
+    alone, so an edit changes the blocks around it and no others.
     """
     blocks: list[tuple[int, list[Segment]]] = []
     for index, chapter in enumerate(script.chapters):
@@ -467,14 +467,15 @@ def chapter_entry(chapter: SpooledChapter) -> Iterator[bytes]:
 
 
 def cached_chapter(spec: ChapterSpec, cache: AudioCache | None, out: Path) -> SpooledChapter | None:
-    """The chapter's encoding from the cache, copied into `out`, or None where it must be
-    encoded (an entry that does not hold one, or not one of this chapter's segments, is
-    removed: a cache entry another program wrote, say, whose checksum only proves it was
-    stored whole)."""
-    if cache is None or not cache.get_file(CHAPTERS, spec.key, out):
+    """The chapter's encoding from the cache, placed at `out` (AudioCache.place_file), or
+    None where it must be encoded (an entry that does not hold one, or not one of this
+    chapter's segments, is removed: a cache entry another program wrote, say, whose
+    checksum only proves it was stored whole)."""
+    placed = cache.place_file(CHAPTERS, spec.key, out) if cache is not None else None
+    if cache is None or placed is None:
         return None
     try:
-        header, offset = read_header(out)
+        header, offset = read_header(out, placed)
         frames = header["frames"]
         spans = tuple((int(start), int(end)) for start, end in header["spans"])
         with out.open("rb") as file:
@@ -490,6 +491,7 @@ def cached_chapter(spec: ChapterSpec, cache: AudioCache | None, out: Path) -> Sp
         or (len(spans) != len(spec.parts))
     ):
         cache.discard(CHAPTERS, spec.key)
+        out.unlink()  # encoded into a file of its own, not into the entry's
         return None
     return SpooledChapter(out, frames, spans, offset)
 

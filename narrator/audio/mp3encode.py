@@ -14,15 +14,17 @@ import logging
 from collections.abc import Iterable, Iterator
 from functools import cache
 from importlib.metadata import version
-from typing import BinaryIO
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, BinaryIO
 
 from narrator.model import AudioFormat
 
+if TYPE_CHECKING:  # numpy itself is imported where it is used: a rebuild from the cache
+    import numpy as np  # encodes nothing and need not load it (about 0.1 s)
+    import numpy.typing as npt
+
+    Samples = npt.NDArray[np.float32]
+
 log = logging.getLogger(__name__)
-Samples = npt.NDArray[np.float32]
 
 # Sample peaks limited to -2 dBFS at the output rate keep true peaks under -1 dBTP after
 # MP3 encoding (measured with `narrator lint` on the seed and both corpus essays).
@@ -41,6 +43,8 @@ def encoder_version() -> str:
 
 def _sliding_min(values: npt.NDArray[np.float64], width: int) -> npt.NDArray[np.float64]:
     """`out[i] = min(values[i : i + width])`, by doubling spans: log2(width) passes."""
+    import numpy as np
+
     out, span = values, 1
     while span * 2 <= width:
         out = np.minimum(out[:-span], out[span:])
@@ -49,7 +53,6 @@ def _sliding_min(values: npt.NDArray[np.float64], width: int) -> npt.NDArray[np.
 
 
 _GRAIN = 32  # the limiter's gain is planned per this many samples, then interpolated
-_STEPS = np.arange(_GRAIN, dtype=np.float32) / _GRAIN
 
 
 class Limiter:
@@ -69,6 +72,8 @@ class Limiter:
     into chunks."""
 
     def __init__(self, limit: float, attack: int, release: int) -> None:
+        import numpy as np
+
         self._limit = limit
         self._reach = -(-(attack + release) // _GRAIN)  # in grains
         self._context = (self._reach + 4) * _GRAIN  # samples a gain depends on, each side
@@ -78,6 +83,8 @@ class Limiter:
 
     def process(self, samples: Samples, last: bool = False) -> Samples:
         """The limited samples that are ready (all of them once `last`)."""
+        import numpy as np
+
         todo = np.concatenate((self._todo, samples))
         ready = len(todo) if last else max(0, len(todo) - self._context)
         data = np.concatenate((self._past, todo))
@@ -92,6 +99,8 @@ class Limiter:
     def _gains(self, data: Samples, at: int) -> Samples:
         """The gain of each sample of `data`, which starts at sample `at` of the stream,
         with silence on either side of it."""
+        import numpy as np
+
         peaks = np.abs(data)
         if not len(data) or float(np.max(peaks)) <= self._limit:
             return np.ones(len(data), np.float32)
@@ -108,7 +117,8 @@ class Limiter:
         # two such points stays under the need of the grain between them
         around = np.concatenate((planned[:1], planned, planned[-1:])).astype(np.float32)
         points = np.minimum(around[:-1], around[1:])
-        rise = (points[1:] - points[:-1])[:, None] * _STEPS[None, :]
+        steps = np.arange(_GRAIN, dtype=np.float32) / _GRAIN
+        rise = (points[1:] - points[:-1])[:, None] * steps[None, :]
         gains = (points[:-1, None] + rise).ravel().astype(np.float32, copy=False)
         return gains[phase : phase + len(data)]
 
@@ -136,6 +146,7 @@ def encode_mp3(
     starts each call's frames afresh, so they join to any other call's at a frame
     boundary. Memory is a chunk's, whatever the length."""
     import lameenc
+    import numpy as np
     import soxr
 
     log.info(
