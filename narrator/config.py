@@ -104,7 +104,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "cache_max_mb": (1, 10_000_000),
     "loudness": (-36.0, -9.0),
 }
-# MP3 allows only these rates (others fail deep in ffmpeg or are silently rounded)
+# MP3 allows only these rates (others would be silently rounded); at low sample rates it
+# allows only the low bitrates (_check_bitrate)
 _CHOICES: dict[str, tuple[int | str, ...]] = {
     "sample_rate": (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000),
     "bitrate_kbps": (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
@@ -181,6 +182,19 @@ def _check(key: str, value: Any, where: str, expected: type) -> Any:
     return value
 
 
+def _check_bitrate(fmt: AudioFormat, where: str) -> None:
+    """MP3 at a low sample rate allows only low bitrates (LAME would quietly use less)."""
+    from narrator.audio.mp3frames import max_bitrate_kbps
+
+    highest = max_bitrate_kbps(fmt.sample_rate)
+    if fmt.bitrate_kbps > highest:
+        raise SettingsError(
+            f"{where}: bitrate_kbps = {fmt.bitrate_kbps} is more than MP3 allows at "
+            f"sample_rate = {fmt.sample_rate}",
+            f"use at most {highest} kbps at {fmt.sample_rate} Hz, or a higher sample_rate",
+        )
+
+
 def _types(cls: type) -> dict[str, type]:
     hints = {"str | None": str, "str": str, "int": int, "float": float, "float | None": float}
     hints["bool"] = bool
@@ -210,6 +224,8 @@ def _apply(base: Settings, values: Mapping[str, Any], where: str, strict: bool) 
                         )
                     continue
                 section = replace(section, **{sub: _check(sub, sub_value, where, known[sub])})
+            if isinstance(section, AudioFormat):
+                _check_bitrate(section, where)
             changes[key] = section
         elif key in _TOP_KEYS and (strict or not _local_only(key, value)):
             if value is not None:

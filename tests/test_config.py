@@ -97,3 +97,22 @@ def test_mp3_sample_rate_and_bitrate_are_checked(
     (tmp_path / "narrator.toml").write_text("[audio]\nsample_rate = 10000\n", encoding="utf-8")
     with pytest.raises(SettingsError, match="sample_rate = 10000 is not allowed"):
         load_settings(essay_in(tmp_path), {}, Overrides())
+
+
+@pytest.mark.parametrize(
+    ("rate", "bitrate", "allowed"),
+    [(44100, 320, True), (22050, 160, True), (22050, 192, False), (11025, 64, True),
+     (11025, 80, False), (8000, 320, False)],
+)  # fmt: skip
+def test_a_bitrate_mp3_does_not_allow_at_the_sample_rate_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rate: int, bitrate: int, allowed: bool
+) -> None:
+    """LAME would quietly encode a lower bitrate than the one set (64 kbps at 8 kHz)."""
+    monkeypatch.chdir(tmp_path)
+    audio = f"[audio]\nsample_rate = {rate}\nbitrate_kbps = {bitrate}\n"
+    (tmp_path / "narrator.toml").write_text(audio, encoding="utf-8")
+    if allowed:
+        assert load_settings(essay_in(tmp_path), {}, Overrides()).audio.bitrate_kbps == bitrate
+    else:
+        with pytest.raises(SettingsError, match=f"at most (64|160) kbps at {rate} Hz"):
+            load_settings(essay_in(tmp_path), {}, Overrides())

@@ -17,6 +17,12 @@ _BITRATES_V2 = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
 _RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
 
 
+def max_bitrate_kbps(sample_rate: int) -> int:
+    """The highest bitrate at a sample rate: MPEG-1 (32-48 kHz) 320 kbps, MPEG-2 (16-24 kHz)
+    160, MPEG-2.5 (8-12 kHz) 64, as LAME allows (it encodes a higher setting at this)."""
+    return 320 if sample_rate >= 32000 else 160 if sample_rate >= 16000 else 64
+
+
 def samples_per_frame(sample_rate: int) -> int:
     """Layer III frames hold 1152 samples at MPEG-1 rates and 576 below 32 kHz."""
     return 1152 if sample_rate >= 32000 else 576
