@@ -145,34 +145,26 @@ class AudioCache:
                 raise
             except OSError:  # another file system, or no links there
                 shutil.copyfile(path, dest)
-            with dest.open("rb") as entry:
-                head = entry.read(len(_MAGIC) + _DIGEST)
-                digest = hashlib.sha256()
-                while chunk := entry.read(CHUNK):
-                    digest.update(chunk)
         except OSError:
             log.debug("cache miss: %s %s", kind, key)
             return None
-        if head != _MAGIC + digest.digest():
-            self._remove(path)
+        if not self._read(kind, key, None, dest):
             dest.unlink(missing_ok=True)
-            log.info("cache entry corrupt, removed: %s %s", kind, key)
             return None
-        log.debug("cache hit: %s %s", kind, key)
-        with contextlib.suppress(OSError):  # evicted by another build meanwhile: fine
-            os.utime(path)  # least recently used goes first
-        return len(head)
+        return len(_MAGIC) + _DIGEST
 
-    def _read(self, kind: str, key: str, out: BinaryIO) -> bool:
-        """Copy the entry's payload to `out` while checking it against its checksum."""
+    def _read(self, kind: str, key: str, out: BinaryIO | None, placed: Path | None = None) -> bool:
+        """Check the entry against its checksum, copying its payload to `out` if given;
+        read from `placed` (where place_file put it) if given, else from the cache."""
         path = self._path(kind, key)
         try:
-            with path.open("rb") as entry:
+            with (placed or path).open("rb") as entry:
                 head = entry.read(len(_MAGIC) + _DIGEST)
                 digest = hashlib.sha256()
                 while chunk := entry.read(CHUNK):
                     digest.update(chunk)
-                    out.write(chunk)
+                    if out is not None:
+                        out.write(chunk)
         except OSError:
             log.debug("cache miss: %s %s", kind, key)
             return False

@@ -93,6 +93,26 @@ def test_put_get_round_trip_and_corruption_is_detected(tmp_path: Path) -> None:
     assert cache.get("segments", key) is None
 
 
+def test_a_placed_entry_is_a_link_that_outlives_the_entry_and_is_checked(
+    tmp_path: Path,
+) -> None:
+    cache = AudioCache(tmp_path / "cache")
+    key = content_key("block")
+    cache.put("chapters", key, b"\xff\xfb" * 1000)
+    placed = tmp_path / "placed"
+    offset = cache.place_file("chapters", key, placed)
+    assert offset is not None and placed.read_bytes()[offset:] == b"\xff\xfb" * 1000
+    entry = next((tmp_path / "cache").rglob(key))
+    assert placed.stat().st_ino == entry.stat().st_ino  # the same file: nothing copied
+    entry.unlink()  # evicted by another build meanwhile
+    assert placed.read_bytes()[offset:] == b"\xff\xfb" * 1000
+    assert cache.place_file("chapters", key, tmp_path / "gone") is None  # a miss
+    cache.put("chapters", key, b"\xff\xfb" * 1000)
+    entry.write_bytes(entry.read_bytes()[:-3])  # truncated
+    assert cache.place_file("chapters", key, tmp_path / "short") is None
+    assert not entry.exists() and not (tmp_path / "short").exists()
+
+
 def test_concurrent_writers_of_one_key_never_expose_half_an_entry(tmp_path: Path) -> None:
     cache = AudioCache(tmp_path)
     key = content_key("shared")
