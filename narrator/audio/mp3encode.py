@@ -33,7 +33,7 @@ LIMIT = 0.79
 ATTACK_MS = 5  # gain falls over at least this long before a peak ...
 RELEASE_MS = 50  # ... and is held this long after it, then rises as slowly
 LAME_QUALITY = 7  # LAME -q 7: about twice as fast as the default, no audible loss at 64 kbps
-_CHUNK_BYTES = 1 << 15  # PCM is levelled and encoded in pieces of at least this size
+_CHUNK_BYTES = 1 << 15  # PCM is limited and encoded 0.74 s at a time (at 22,050 Hz)
 
 
 @cache
