@@ -29,7 +29,7 @@ from narrator.atomic import atomic_output, file_chunks, scratch_dir, staged
 from narrator.cache import AudioCache, content_key, default_cache_dir
 from narrator.config import Overrides, Settings, find_config, load_settings
 from narrator.errors import InputError, Interrupted, OutputError
-from narrator.ffmpeg import ffmpeg_version, find_ffmpeg
+from narrator.ffmpeg import FFMPEG_ENV, ffmpeg_version, find_ffmpeg
 from narrator.model import Essay, ProgressCallback, Script, Timeline, utterance_of
 
 if TYPE_CHECKING:
@@ -227,6 +227,33 @@ def essays_in(paths: Sequence[Path]) -> list[Path]:
     return found
 
 
+TOOLS = "tools"  # cache kind: the ffmpeg a build found, and its version
+
+
+def _ffmpeg(settings: Settings, use_cache: bool) -> tuple[str, str]:
+    """The ffmpeg to run and the first line of its `-version`, which goes into the keys of
+    what it measures. Finding imageio-ffmpeg's binary and asking its version start ffmpeg
+    twice (about 50 ms); the cache remembers both for as long as the binary is the same
+    file (its size and modification time)."""
+    cache = open_cache(settings) if use_cache else None
+    asked = content_key("ffmpeg", settings.ffmpeg, os.environ.get(FFMPEG_ENV))
+    found = cache.get(TOOLS, asked) if cache is not None else None
+    try:
+        known = json.loads(found or b"{}")
+        seen = os.stat(known["path"])
+        if [seen.st_size, seen.st_mtime_ns] == known["file"] and os.access(known["path"], os.X_OK):
+            return str(known["path"]), str(known["version"])
+    except (ValueError, TypeError, KeyError, OSError):
+        pass  # not remembered, or not that file any more: found and asked again
+    ffmpeg = find_ffmpeg(settings.ffmpeg)
+    version = ffmpeg_version(ffmpeg)
+    if cache is not None:
+        seen = os.stat(ffmpeg)
+        record = {"path": ffmpeg, "file": [seen.st_size, seen.st_mtime_ns], "version": version}
+        cache.put(TOOLS, asked, json.dumps(record).encode())
+    return ffmpeg, version
+
+
 def open_cache(settings: Settings) -> AudioCache:
     """The audio cache in force: the cache_dir setting, $NARRATOR_CACHE_DIR or the default."""
     root = Path(settings.cache_dir) if settings.cache_dir else default_cache_dir()
@@ -348,11 +375,12 @@ class EpisodePlan:
 
 
 def plan_episode(
-    prepared: Prepared, output: Path, with_cover: bool = True, use_cache: bool = True
+    prepared: Prepared, output: Path, for_build: bool = True, use_cache: bool = True
 ) -> EpisodePlan:
     """Plan the episode: the cover (the user's, checked, else a generated one, kept in the
     cache), the intro and outro, the cache keys and chapter specs. Fails here, before any
-    audio, on a bad cover, jingle or engine setting."""
+    audio, on a bad cover, jingle or engine setting. Not `for_build` (a dry run), it plans
+    without the cover and writes nothing to the cache."""
     from narrator.audio.assemble import Framing, chapter_specs, framing_pcm
     from narrator.audio.tag import MAX_CHAPTERS, EpisodeTags
     from narrator.speech.engine import SAMPLE_RATE
@@ -367,7 +395,7 @@ def plan_episode(
             "merge some headings",
         )
     check_outputs(episode_files(output), episode_inputs(prepared))
-    ffmpeg = find_ffmpeg(settings.ffmpeg)
+    ffmpeg, encoder = _ffmpeg(settings, use_cache and for_build)
     voice = voice_of(settings)
     keys = utterance_keys(script, voice)
     folder = prepared.essay_path.resolve().parent
@@ -379,7 +407,6 @@ def plan_episode(
             for name, fade_in, fade_out in ((settings.intro, 0.5, 1.5), (settings.outro, 1.0, 2.0))
         )
     )
-    encoder = ffmpeg_version(ffmpeg)
     specs = chapter_specs(script, keys, settings.audio, encoder, framing)
     tags = EpisodeTags(
         title=essay.title,
@@ -388,7 +415,7 @@ def plan_episode(
         date=essay.date,
         generator=f"narrator {__version__}",
         source_sha256=prepared.source_sha256,
-        cover=_cover(prepared, use_cache) if with_cover else None,
+        cover=_cover(prepared, use_cache) if for_build else None,
         language=settings.language or voice_language(settings.voice),
     )
     return EpisodePlan(prepared, output, voice, keys, tuple(specs), tags, ffmpeg, encoder)
@@ -520,7 +547,7 @@ def build_all(request: BuildRequest, reporter: Reporter) -> list[BuildResult]:
                 reporter.warn(f"warning: {one.essay_path.name} {warning}")
         targets = [output_path(p.essay_path, output, p.settings) for p in prepared]
         plans = [
-            plan_episode(one, target, with_cover=not request.dry_run, use_cache=request.use_cache)
+            plan_episode(one, target, for_build=not request.dry_run, use_cache=request.use_cache)
             for one, target in zip(prepared, targets, strict=True)
         ]
         _check_between(plans)
@@ -715,7 +742,7 @@ def _m4b_key(plan: EpisodePlan) -> str:
     from narrator.audio.m4b import episode_key
 
     settings = plan.prepared.settings
-    return episode_key(plan.specs, settings.audio, plan.tags, ffmpeg_version(plan.ffmpeg))
+    return episode_key(plan.specs, settings.audio, plan.tags, plan.encoder)
 
 
 def _cached_m4b(

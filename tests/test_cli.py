@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import EXAMPLE, SEED
+from helpers import EXAMPLE, SEED, ffmpeg_exe
 
 COMMANDS = ["build", "script", "voices", "doctor"]
 
@@ -314,3 +314,25 @@ def test_verbose_logs_commands_cache_and_library(
     assert "cache hit: chapters" in again.stderr
     quiet = narrate("build", essay, "-o", tmp_path / "c.mp3", "-q")
     assert quiet.stderr == ""
+
+
+def test_a_rebuild_starts_no_ffmpeg_until_the_binary_changes(
+    narrate, essay: Path, tmp_path: Path, fresh_cache: Path
+) -> None:
+    """The ffmpeg found and its version are remembered (kind `tools`) for as long as the
+    binary is the same file: finding and asking started ffmpeg twice a build."""
+    calls = tmp_path / "calls"
+    logging_ffmpeg = tmp_path / "ffmpeg"
+    logging_ffmpeg.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec {ffmpeg_exe()} "$@"\n')
+    logging_ffmpeg.chmod(0o755)
+    out = tmp_path / "rooms.mp3"
+    args = ("build", essay, "-o", out, "-q")
+    assert narrate(*args, NARRATOR_FFMPEG=str(logging_ffmpeg)).code == 0
+    cold = calls.read_text().splitlines()
+    assert any(line.endswith("-version") for line in cold)
+    assert narrate(*args, NARRATOR_FFMPEG=str(logging_ffmpeg)).code == 0
+    assert calls.read_text().splitlines() == cold  # nothing more ran
+    logging_ffmpeg.write_text(logging_ffmpeg.read_text() + "# another build of it\n")
+    assert narrate(*args, NARRATOR_FFMPEG=str(logging_ffmpeg)).code == 0
+    again = calls.read_text().splitlines()[len(cold) :]
+    assert len(again) == 1 and again[0].endswith("-version")  # asked again
