@@ -1,4 +1,4 @@
-"""Join clips and pauses into blocks, encode each block with ffmpeg, and join the encoded
+"""Join clips and pauses into blocks, encode each block (mp3encode), and join the encoded
 blocks frame for frame into one MP3 behind an Info header.
 
 A chapter is encoded in blocks, each on its own, so that an edit re-encodes only its
@@ -430,7 +430,7 @@ def encode_chapter(
     with out.open("wb") as file:
         if pcm:
             args = ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
-                    "-af", level_filter(gain, AAC_LIMITER), *_BUFFERED,
+                    "-af", level_filter(gain), *_BUFFERED,
                     "-f", "s16le", "pipe:1"]  # fmt: skip
             stream(ffmpeg, args, chapter_pieces(spec, counted, sample_rate), into=file)
         else:
@@ -445,9 +445,9 @@ def encode_chapter(
     return SpooledChapter(out, count_frames(out), spans)
 
 
-def level_filter(gain_db: float, limiter: str) -> str:
-    """The ffmpeg filter that levels a chapter: its gain, then the true-peak limiter."""
-    return f"volume={gain_db:.2f}dB,{limiter}"
+def level_filter(gain_db: float) -> str:
+    """The ffmpeg filter that levels an m4b block: its gain, then the limiter for AAC."""
+    return f"volume={gain_db:.2f}dB,{AAC_LIMITER}"
 
 
 def chapter_gain_db(loudness: float, fmt: AudioFormat) -> float:

@@ -2,7 +2,8 @@
 
 Speech workers (processes) put each clip into the store as they speak it. As soon as the
 last clip of a block (a run of a chapter's sentences, see assemble) is there, a thread
-levels and encodes that block with ffmpeg, streaming its clips from the store, while the
+levels and encodes that block (in-process, see mp3encode; m4b blocks are levelled by
+ffmpeg), streaming its clips from the store, while the
 workers go on with the next blocks. Encoded blocks wait on disk until the episode is
 joined. So no stage waits for work it does not need, both cores stay busy, and memory
 does not grow with the episode's length.
@@ -57,8 +58,8 @@ def produce(
     `cache`, spooled in `spool_dir`.
 
     Synthesis is queued block by block, longest first, and a block is encoded the moment
-    its last clip is in the store, by one of `jobs` threads (each runs ffmpeg, a process
-    of its own).
+    its last clip is in the store, by one of `jobs` threads (LAME and numpy release the
+    GIL, so they encode on every core).
     """
     started = time.perf_counter()
     seconds: dict[str, float] = {}
