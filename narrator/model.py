@@ -233,6 +233,21 @@ class Timeline:
     duration_ms: int
     cues: tuple[tuple[Cue, ...], ...] = ()
 
+    def to_json(self) -> dict[str, Any]:
+        """The timeline as JSON data, as the cache keeps it beside what it describes."""
+        return {
+            "chapters": [[m.title, m.start_ms, m.end_ms] for m in self.chapters],
+            "duration": self.duration_ms,
+            "cues": [[[c.text, c.start_ms, c.end_ms] for c in cues] for cues in self.cues],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Timeline:
+        """The timeline `to_json` gave; ValueError, KeyError or TypeError if it is not one."""
+        chapters = tuple(ChapterMark(str(t), int(a), int(b)) for t, a, b in data["chapters"])
+        cues = tuple(tuple(Cue(str(t), int(a), int(b)) for t, a, b in c) for c in data["cues"])
+        return cls(chapters, int(data["duration"]), cues)
+
 
 def clock(ms: int, millis: bool = True, fixed: bool = False) -> str:
     """Milliseconds as a clock: "1:02:03.456", "2:03.456"; without `millis` as a player

@@ -12,6 +12,7 @@ so `narrator script` and `--help` start fast.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 SCRIPTS = "scripts"  # cache kind: an essay's marked-up script, as JSON
 MEMOS = "memos"  # cache kind: sentence ends and readings of a script's pieces (_Memo), JSON
+BUILT = "built"  # cache kind: what the last build of an output wrote (_unchanged_episode), JSON
 
 
 def cpu_seconds() -> tuple[float, float]:
@@ -482,6 +484,7 @@ class BuildResult:
     stage_cpu: Mapping[str, float]
     seconds: float  # the whole build, parsing included
     cluster_workers: int | None = None  # cluster workers that spoke; None: the local pool
+    up_to_date: bool = False  # nothing changed: the files already there were kept
 
 
 class Reporter(Protocol):
@@ -627,6 +630,11 @@ def build(
     # the sidecars first, the MP3 last: all are replaced together, in this order
     targets = [*sidecar_paths(output, plan.tags.cover.mime), output]
     script = prepared.script
+    built_key = _built_key(plan) if cache is not None else ""
+    kept = _unchanged_episode(cache, built_key, targets) if cache is not None else None
+    if kept is not None:
+        log.info("up to date: %s", output)
+        return _kept_result(plan, kept, targets, time.perf_counter() - begun)
     had_episode = output.exists()
     written: os.stat_result | None = None  # the new MP3, once complete under its temporary name
     try:
@@ -711,6 +719,7 @@ def build(
                     hint = "free some space or choose another -o"
                 raise OutputError(f"{message}; nothing was written{unchanged}", hint) from None
         if cache is not None:
+            _remember_episode(cache, built_key, targets, timeline)
             cache.evict()
     except KeyboardInterrupt:
         raise Interrupted(_interrupted(output, written)) from None
@@ -765,6 +774,94 @@ def _interrupted(output: Path, written: os.stat_result | None) -> str:
     if written is not None and (now.st_dev, now.st_ino) == (written.st_dev, written.st_ino):
         return f"interrupted; the new episode is complete: {output} and its sidecars"
     return f"interrupted; nothing was written: the previous episode {output} is unchanged"
+
+
+_BUILT_FORMAT = 1  # of a BUILT entry
+
+
+def _built_key(plan: EpisodePlan) -> str:
+    """What an episode's files are made of: every block's key (its audio), the format,
+    tags and cover (the MP3's tag), and the script and pause (the sidecars)."""
+    prepared, tags = plan.prepared, plan.tags
+    settings = prepared.settings
+    cover = tags.cover
+    return content_key(
+        "built",
+        _BUILT_FORMAT,
+        __version__,
+        plan.encoder,
+        settings.format,
+        asdict(settings.audio),
+        [spec.key for spec in plan.specs],
+        repr(replace(tags, cover=None)),
+        [cover.mime, hashlib.sha256(cover.data).hexdigest()] if cover is not None else None,
+        repr(prepared.script),
+        settings.pauses.sentence_ms,
+        plan.output.name,
+    )
+
+
+def _where(output: Path) -> str:
+    return content_key("built at", str(output.resolve()))
+
+
+def _stamp(path: Path) -> list[int]:
+    """What changes when a file is written, replaced, touched or linked."""
+    found = os.stat(path)
+    return [found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns]
+
+
+def _unchanged_episode(cache: AudioCache, key: str, targets: Sequence[Path]) -> Timeline | None:
+    """The timeline of the episode already at `targets` (its sidecars, then the MP3 or
+    m4b) when the last build there was made of the same (`key`) and no file has changed
+    since: a rebuild of an unchanged essay then writes nothing."""
+    found = cache.get(BUILT, _where(targets[-1]))
+    if found is None:
+        return None
+    try:
+        entry = json.loads(found)
+        if entry["key"] != key or entry["files"] != [[str(p), _stamp(p)] for p in targets]:
+            return None
+        return Timeline.from_json(entry["timeline"])
+    except OSError:  # a file is gone
+        return None
+    except (ValueError, KeyError, TypeError):  # not an entry this narrator wrote
+        return None
+
+
+def _remember_episode(
+    cache: AudioCache, key: str, targets: Sequence[Path], timeline: Timeline
+) -> None:
+    """Note what the build just wrote at `targets` (see _unchanged_episode)."""
+    entry = {
+        "key": key,
+        "files": [[str(p), _stamp(p)] for p in targets],
+        "timeline": timeline.to_json(),
+    }
+    cache.put(BUILT, _where(targets[-1]), json.dumps(entry, ensure_ascii=False).encode())
+
+
+def _kept_result(
+    plan: EpisodePlan, timeline: Timeline, targets: Sequence[Path], seconds: float
+) -> BuildResult:
+    """The result of a build that found its episode up to date (_unchanged_episode)."""
+    prepared = plan.prepared
+    segments = [s for chapter in prepared.script.chapters for s in chapter.segments]
+    return BuildResult(
+        output=plan.output,
+        title=prepared.essay.title,
+        author=prepared.essay.author,
+        timeline=timeline,
+        segments=len(segments),
+        reused_segments=len(segments),
+        reused_chapters=len({spec.chapter for spec in plan.specs}),
+        sidecars=tuple(targets[:-1]),
+        words=sum(len(s.text.split()) for s in segments),
+        stage_seconds={"parse": prepared.seconds},
+        stage_cpu={"parse": prepared.cpu},
+        seconds=prepared.seconds + seconds,
+        up_to_date=True,
+    )
 
 
 def say(text: str, settings: Settings, out: Path) -> str:

@@ -132,6 +132,9 @@ def render_build(result: BuildResult) -> None:
     console.print(f"took {result.seconds:.1f} s (synthesis and encoding run at once)")
     if result.cluster_workers is not None:
         console.print(f"cluster workers that spoke: {result.cluster_workers}")
+    if result.up_to_date:
+        console.print(f"up to date: {result.output} and its sidecars (nothing changed)")
+        return
     console.print(f"wrote {result.output}")
     for sidecar in result.sidecars:
         console.print(f"wrote {sidecar}")

@@ -88,6 +88,37 @@ def test_unchanged_essay_rebuilds_without_changing_a_byte(essay: Path, tmp_path:
     assert out.with_suffix(".png").read_bytes() == cover
 
 
+def test_an_unchanged_episode_is_kept_and_a_change_to_any_of_its_files_rewrites_them(
+    essay: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    out = tmp_path / "rooms.mp3"
+    files = [out, *(out.with_suffix(s) for s in (".chapters.json", ".vtt", ".png"))]
+
+    def stamps() -> list[tuple[int, int]]:
+        return [(p.stat().st_ino, p.stat().st_mtime_ns) for p in files]
+
+    build_cached(essay, out, cache)
+    first, written = out.read_bytes(), stamps()
+    again = build_cached(essay, out, cache)
+    assert "up to date: " in again.stdout and "wrote" not in again.stdout
+    assert reused(again.stdout) == (13, 13) and "3 chapters" in again.stdout
+    assert stamps() == written  # not one file was written
+    # a sidecar deleted, the MP3 touched, or a tag asked for: the episode is written again
+    out.with_suffix(".vtt").unlink()
+    assert "wrote " in build_cached(essay, out, cache).stdout
+    assert out.with_suffix(".vtt").exists() and out.read_bytes() == first
+    os.utime(out)
+    assert "wrote " in build_cached(essay, out, cache).stdout
+    assert out.read_bytes() == first
+    retitled = build_cached(essay, out, cache, "--title", "Four Rooms")
+    assert "wrote " in retitled.stdout and out.read_bytes() != first
+    # a build without the cache writes; the next one with it sees its files as new
+    build_cached(essay, out, cache, "--no-cache")
+    assert "wrote " in build_cached(essay, out, cache).stdout
+    assert "up to date: " in build_cached(essay, out, cache).stdout
+
+
 def test_inserted_paragraph_is_all_that_is_synthesized(essay: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     build_cached(essay, tmp_path / "before.mp3", cache)

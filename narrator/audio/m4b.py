@@ -26,7 +26,7 @@ from narrator.audio.assemble import (
 from narrator.audio.tag import EpisodeTags
 from narrator.cache import AudioCache, content_key, headed, read_header
 from narrator.ffmpeg import run_ffmpeg
-from narrator.model import MAX_TRUE_PEAK_DBTP, AudioFormat, ChapterMark, Cue, Timeline
+from narrator.model import MAX_TRUE_PEAK_DBTP, AudioFormat, ChapterMark, Timeline
 from narrator.speech.engine import SAMPLE_RATE
 
 
@@ -137,12 +137,7 @@ def episode_key(
 
 def episode_entry(m4b: Path, timeline: Timeline) -> Iterator[bytes]:
     """An encoded episode and its timeline, as the cache keeps them."""
-    header = {
-        "chapters": [[m.title, m.start_ms, m.end_ms] for m in timeline.chapters],
-        "duration": timeline.duration_ms,
-        "cues": [[[c.text, c.start_ms, c.end_ms] for c in cues] for cues in timeline.cues],
-    }
-    return headed(header, file_chunks(m4b))
+    return headed(timeline.to_json(), file_chunks(m4b))
 
 
 def cached_episode(cache: AudioCache, key: str, out: Path) -> tuple[int, Timeline] | None:
@@ -152,9 +147,7 @@ def cached_episode(cache: AudioCache, key: str, out: Path) -> tuple[int, Timelin
         return None
     try:
         header, offset = read_header(out)
-        chapters = tuple(ChapterMark(t, int(a), int(b)) for t, a, b in header["chapters"])
-        cues = tuple(tuple(Cue(t, int(a), int(b)) for t, a, b in c) for c in header["cues"])
-        return offset, Timeline(chapters, int(header["duration"]), cues)
+        return offset, Timeline.from_json(header)
     except (ValueError, KeyError, TypeError):
         cache.discard(EPISODES, key)
         return None
