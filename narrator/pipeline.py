@@ -614,6 +614,7 @@ def build(
         encode_chapter,
         join_chapters,
     )
+    from narrator.audio.mp3encode import load as load_encoder
     from narrator.audio.produce import Produced, produce
     from narrator.audio.tag import id3_tag
     from narrator.publish.sidecars import sidecar_files, sidecar_paths
@@ -674,6 +675,7 @@ def build(
                     encode,
                     settings.jobs,
                     progress,
+                    None if m4b else load_encoder,
                 )
             )
             seconds = {"parse": prepared.seconds, **produced.seconds}

@@ -42,6 +42,14 @@ def encoder_version() -> str:
     return f"lameenc {version('lameenc')}, soxr {version('soxr')}, numpy {version('numpy')}"
 
 
+def load() -> None:
+    """Import what encoding needs (numpy alone takes about 0.1 s): a build calls this in a
+    thread of its own while the first clips are spoken, so the first encode need not."""
+    import lameenc  # noqa: F401
+    import numpy  # noqa: F401
+    import soxr  # noqa: F401
+
+
 def _sliding_min(values: npt.NDArray[np.float64], width: int) -> npt.NDArray[np.float64]:
     """`out[i] = min(values[i : i + width])`, by doubling spans: log2(width) passes."""
     import numpy as np
