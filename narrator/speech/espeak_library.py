@@ -137,10 +137,9 @@ def make_steady_overlay(data: Path, voice: str, into: Path) -> Path:
     for entry in (data / "voices").iterdir():
         if entry.name != "!v":
             (overlay / "voices" / entry.name).symlink_to(entry)
+    # only the steady variant is ever asked for: the stock ones (104, a symlink each, a
+    # quarter of a speech worker's start) are not mirrored
     stock = data / "voices" / "!v"
-    if stock.is_dir():
-        for entry in stock.iterdir():
-            (variants / entry.name).symlink_to(entry)
     base_variant = voice.partition("+")[2]
     lines = ["language variant", f"name {STEADY_VARIANT}"]
     if base_variant and (stock / base_variant).is_file():
