@@ -3,13 +3,14 @@ is written honours the umask and keeps a replaced file's mode."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
 
 import pytest
 
-from narrator.atomic import atomic_output, replace_together
+from narrator.atomic import append_file, atomic_output, replace_together
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -64,3 +65,24 @@ def test_written_files_honour_the_umask_and_keep_a_replaced_files_mode(tmp_path:
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o640
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
     assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("kernel", ["copy_file_range", "refused"])
+def test_append_file_copies_from_the_offset_on_whichever_way_it_copies(
+    kernel: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "block"
+    data = bytes(range(256)) * 4000  # more than one CHUNK
+    source.write_bytes(b"header" + data)
+    if kernel == "refused":  # a file system (or an old kernel) that will not copy ranges
+
+        def refuse(*args: object) -> int:
+            raise OSError(errno.EXDEV, "cross-device")
+
+        monkeypatch.setattr(os, "copy_file_range", refuse)
+    out = tmp_path / "episode"
+    with out.open("wb") as file:
+        file.write(b"tag")
+        append_file(source, len(b"header"), file)
+        append_file(source, len(b"header") + 10, file)
+    assert out.read_bytes() == b"tag" + data + data[10:]

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-from narrator.atomic import file_chunks
+from narrator.atomic import append_file, file_chunks
 from narrator.audio.mp3encode import (
     ATTACK_MS,
     LAME_QUALITY,
@@ -511,8 +511,8 @@ def chapter_timeline(
 
 
 def join_chapters(chapters: Sequence[SpooledChapter], out: Path, tag: bytes) -> None:
-    """Write the episode to `out`: its `tag`, an Info header, then each chapter's frames,
-    a chunk at a time."""
+    """Write the episode to `out`: its `tag`, an Info header, then each chapter's frames
+    (copied by the kernel where it can)."""
     total_frames = sum(chapter.frames for chapter in chapters)
     total_bytes = sum(chapter.audio_bytes for chapter in chapters)
     with chapters[0].path.open("rb") as first:
@@ -522,8 +522,7 @@ def join_chapters(chapters: Sequence[SpooledChapter], out: Path, tag: bytes) -> 
         file.write(tag)
         file.write(info_frame(head, total_frames, total_bytes))
         for chapter in chapters:
-            for chunk in chapter.audio():
-                file.write(chunk)
+            append_file(chapter.path, chapter.offset, file)
 
 
 def episode_timeline(
