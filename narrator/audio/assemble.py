@@ -61,6 +61,7 @@ _BLOCK_PAUSE_MS = 500  # a chapter is cut into blocks only at pauses this long (
 # encoder on a cold build; cut at one pause in ten, its 96 blocks made an edit re-encode
 # two minutes of audio on average, at every pause its 900 made a rebuild 0.5 s slower.
 _BLOCK_EVERY = 3
+_CUT_WORDS = 2  # a cut after a sentence depends on its opening words only (see _blocks)
 # Levelled PCM for m4b leaves ffmpeg in large writes: by default ffmpeg writes each packet
 # on its own, and reading them cost narrator about 7 s of CPU on emerson-nature.md.
 _BUFFERED = ["-flush_packets", "0"]
@@ -100,26 +101,33 @@ class ChapterSpec:
     chapter: int = 0
 
 
-def _blocks(script: Script, keys: Mapping[Utterance, str]) -> list[tuple[int, list[Segment]]]:
+def _blocks(script: Script) -> list[tuple[int, list[Segment]]]:
     """The script's chapters cut into blocks: (chapter index, segments) in order.
 
     A block ends after a segment followed by a pause of at least `_BLOCK_PAUSE_MS` (a
-    sentence's or longer) whose key, a hash of its text and voice, falls in one of
-    `_BLOCK_EVERY` classes: on average one such pause in `_BLOCK_EVERY`, chosen by content
-    alone, so an edit changes the blocks around it and no others.
+    sentence's or longer) whose opening words hash into one of `_BLOCK_EVERY` classes: on
+    average one such pause in `_BLOCK_EVERY`, chosen by content alone, so an edit changes
+    the blocks around it and no others. Only the opening words count, not the whole
+    sentence: an edit within a sentence (a word changed, added or dropped) then moves no
+    cut, and re-encodes the one block it falls in; hashed whole, four edits in nine moved
+    the cut after the sentence and re-encoded two blocks.
     """
     blocks: list[tuple[int, list[Segment]]] = []
     for index, chapter in enumerate(script.chapters):
         current: list[Segment] = []
         for segment in chapter.segments:
             current.append(segment)
-            key = keys[utterance_of(segment)]
-            if segment.pause_ms >= _BLOCK_PAUSE_MS and int(key[:8], 16) % _BLOCK_EVERY == 0:
+            if segment.pause_ms >= _BLOCK_PAUSE_MS and _cut_class(segment.text) == 0:
                 blocks.append((index, current))
                 current = []
         if current:
             blocks.append((index, current))
     return blocks
+
+
+def _cut_class(text: str) -> int:
+    opening = " ".join(text.split()[:_CUT_WORDS])
+    return int.from_bytes(hashlib.sha256(opening.encode()).digest()[:4], "big") % _BLOCK_EVERY
 
 
 def _lead(previous: Segment) -> int:
@@ -170,7 +178,7 @@ def chapter_specs(
 ) -> list[ChapterSpec]:
     """Each block's parts and cache key, in order (pure: the key hashes segment keys, not
     audio)."""
-    blocks = _blocks(script, keys)
+    blocks = _blocks(script)
     leads = [0] + [_lead(segments[-1]) for _, segments in blocks[:-1]]
     specs = []
     for number, (index, segments) in enumerate(blocks):
