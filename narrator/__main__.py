@@ -1,3 +1,3 @@
-from narrator.cli import main
+from narrator.cli import run
 
-main()
+run()
