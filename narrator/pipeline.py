@@ -825,9 +825,7 @@ def _unchanged_episode(cache: AudioCache, key: str, targets: Sequence[Path]) -> 
         if entry["key"] != key or entry["files"] != [[str(p), _stamp(p)] for p in targets]:
             return None
         return Timeline.from_json(entry["timeline"])
-    except OSError:  # a file is gone
-        return None
-    except (ValueError, KeyError, TypeError):  # not an entry this narrator wrote
+    except (OSError, ValueError, KeyError, TypeError):  # a file gone; an entry not ours
         return None
 
 
