@@ -161,6 +161,11 @@ class Script:
     author: str | None
     chapters: tuple[ScriptChapter, ...]
 
+    @property
+    def segments(self) -> list[Segment]:
+        """Every chapter's segments, in order."""
+        return [s for chapter in self.chapters for s in chapter.segments]
+
 
 @dataclass(frozen=True)
 class Pauses:

@@ -728,7 +728,7 @@ def build(
     if cluster is None:  # a cluster's workers do not say
         cpu["synthesize"] = speech.cpu
     cpu = {name: cpu[name] for name in seconds if name in cpu}  # in the stages' order
-    segments = [s for chapter in script.chapters for s in chapter.segments]
+    segments = script.segments
     return BuildResult(
         output=output,
         title=prepared.essay.title,
@@ -846,7 +846,7 @@ def _kept_result(
 ) -> BuildResult:
     """The result of a build that found its episode up to date (_unchanged_episode)."""
     prepared = plan.prepared
-    segments = [s for chapter in prepared.script.chapters for s in chapter.segments]
+    segments = prepared.script.segments
     return BuildResult(
         output=plan.output,
         title=prepared.essay.title,

@@ -226,9 +226,7 @@ def batches(utterances: list[Utterance]) -> list[list[Utterance]]:
 
 def utterances(script: Script) -> list[Utterance]:
     """The script's distinct utterances, in order of first appearance."""
-    return list(
-        dict.fromkeys(utterance_of(s) for chapter in script.chapters for s in chapter.segments)
-    )
+    return list(dict.fromkeys(utterance_of(s) for s in script.segments))
 
 
 def utterance_keys(script: Script, voice: Voice) -> dict[Utterance, str]:
